@@ -74,9 +74,14 @@ class Endpoint:
         for spec in self.expect_status:
             if isinstance(spec, int) and spec == code:
                 return True
-            if isinstance(spec, str) and len(spec) == 3 and spec[1:].lower() == "xx":
-                if spec[0].isdigit() and code // 100 == int(spec[0]):
-                    return True
+            if (
+                isinstance(spec, str)
+                and len(spec) == 3
+                and spec[1:].lower() == "xx"
+                and spec[0].isdigit()
+                and code // 100 == int(spec[0])
+            ):
+                return True
         return False
 
     def replace(self, **changes: Any) -> Endpoint:

@@ -1,0 +1,3 @@
+from gatewatch.cli import main
+import sys
+sys.exit(main())

@@ -1,0 +1,265 @@
+"""``gatewatch`` command line: the headless commands scripts and cron jobs rely on.
+
+Exit status (DESIGN.md, "The contract"): 0 all healthy, 1 some endpoint unhealthy,
+2 usage or watchlist error. ``--json`` output is a stable contract: add keys, never
+rename or remove them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from gatewatch import __version__
+from gatewatch.model import Endpoint, ProbeResult, result_to_json
+
+EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
+
+
+def _probe_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("probe", help="probe one URL once, hop by hop, and say why it fails")
+    p.add_argument("url")
+    p.add_argument("--name", help="name to report (default: the URL's host)")
+    p.add_argument("--origin", help="URL of the application itself, bypassing the gateway")
+    p.add_argument(
+        "--proxy", help="forward proxy URL (default: HTTP(S)_PROXY from the environment)"
+    )
+    p.add_argument(
+        "--resolver",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="DNS resolver to ask (repeat to compare several)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="deadline for the whole probe (default 10)",
+    )
+    p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    p.add_argument("--ca-bundle", metavar="PATH", help="trust these CA certificates (PEM)")
+    p.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="extra request header (VALUE may be env:VAR)",
+    )
+    p.add_argument("--method", default="GET")
+    p.add_argument(
+        "--expect-status",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="accepted status: 200 or 2xx (repeatable; default 200-399)",
+    )
+    p.add_argument("--expect-body", metavar="TEXT", help="the body must contain TEXT")
+    p.add_argument(
+        "--all-addresses", action="store_true", help="probe every resolved address and report each"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatewatch",
+        description="Which hop broke, and why: HTTP(S) probes broken down into "
+        "dns, tcp, tls, proxy and upstream.",
+    )
+    parser.add_argument("--version", action="version", version=f"gatewatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _probe_parser(sub)
+    c = sub.add_parser("check", help="probe every endpoint of a watchlist once")
+    c.add_argument(
+        "watchlist",
+        nargs="?",
+        help="watchlist TOML (default: $GATEWATCH_WATCHLIST or the config dir)",
+    )
+    c.add_argument("--json", action="store_true", help="print a JSON list")
+    c.add_argument("--concurrency", type=int, default=20)
+    w = sub.add_parser("watch", help="monitor a watchlist headless, printing state changes")
+    w.add_argument("watchlist", nargs="?")
+    w.add_argument("--json", action="store_true", help="JSON lines")
+    w.add_argument("--history", metavar="PATH", help="history database (default: state dir)")
+    lab = sub.add_parser("lab", help="start the loopback fault lab and print its URLs")
+    lab.add_argument("--json", action="store_true")
+    lab.add_argument("--host", default="127.0.0.1")
+    return parser
+
+
+def _endpoint_from_args(args: argparse.Namespace) -> Endpoint:
+    headers: list[tuple[str, str]] = []
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"--header needs NAME:VALUE, got {raw!r}")
+        headers.append((name.strip(), value.strip()))
+    expect: list[int | str] = []
+    for raw in args.expect_status:
+        text = raw.strip().lower()
+        if text.isdigit():
+            expect.append(int(text))
+        elif len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
+            expect.append(text)
+        else:
+            raise ValueError(f"--expect-status takes 200 or 2xx, got {raw!r}")
+    if args.timeout <= 0:
+        raise ValueError("--timeout must be positive")
+    from gatewatch.probe.dns import parse_resolver
+
+    for spec in args.resolver:
+        try:
+            parse_resolver(spec)
+        except ValueError as exc:
+            raise ValueError(
+                f"--resolver takes an IP address with an optional port, got {spec!r}"
+            ) from exc
+    import httpx
+
+    name = args.name or httpx.URL(args.url).host or args.url
+    return Endpoint(
+        name=name,
+        url=args.url,
+        timeout=args.timeout,
+        origin=args.origin,
+        proxy=args.proxy,
+        resolvers=tuple(args.resolver),
+        insecure=args.insecure,
+        ca_bundle=args.ca_bundle,
+        headers=tuple(headers),
+        method=args.method.upper(),
+        expect_status=tuple(expect),
+        expect_body=args.expect_body,
+        all_addresses=args.all_addresses,
+    )
+
+
+async def probe_endpoints(
+    endpoints: Sequence[Endpoint], concurrency: int = 20
+) -> list[ProbeResult]:
+    """Probe each endpoint once (bounded concurrency) and attach the verdicts."""
+    from gatewatch.diagnose import annotate
+    from gatewatch.probe import Prober
+
+    prober = Prober()
+    await prober.warm_up()
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(endpoint: Endpoint) -> ProbeResult:
+        async with limit:
+            return annotate(await prober.probe(endpoint))
+
+    try:
+        return list(await asyncio.gather(*(one(e) for e in endpoints)))
+    finally:
+        await prober.aclose()
+
+
+def _colour(out: TextIO) -> bool:
+    return out.isatty() and "NO_COLOR" not in os.environ
+
+
+def _print_results(results: Sequence[ProbeResult], as_json: bool, many: bool, out: TextIO) -> int:
+    from gatewatch.report import render_result
+
+    if as_json:
+        payload = [result_to_json(r) for r in results] if many else result_to_json(results[0])
+        out.write(json.dumps(payload, indent=None if many else 2, ensure_ascii=False) + "\n")
+    else:
+        out.write("\n\n".join(render_result(r, colour=_colour(out)) for r in results) + "\n")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_UNHEALTHY
+
+
+def _fail(message: str, err: TextIO) -> int:
+    from gatewatch.text import visible
+
+    err.write(f"gatewatch: {visible(message, keep_newlines=True)}\n")
+    return EXIT_USAGE
+
+
+def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.probe import ProbeSetupError
+
+    try:
+        endpoint = _endpoint_from_args(args)
+        results = asyncio.run(probe_endpoints([endpoint]))
+    except (ValueError, ProbeSetupError) as exc:
+        return _fail(str(exc), err)
+    return _print_results(results, args.json, False, out)
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.probe import ProbeSetupError
+    from gatewatch.watchlist import WatchlistError, default_path, load
+
+    path = Path(args.watchlist) if args.watchlist else default_path()
+    try:
+        watchlist = load(path)
+    except FileNotFoundError:
+        return _fail(f"{path}: no such watchlist", err)
+    except WatchlistError as exc:
+        return _fail(str(exc), err)
+    if not watchlist.endpoints:
+        return _fail(f"{path}: the watchlist has no [[endpoint]]", err)
+    try:
+        results = asyncio.run(probe_endpoints(watchlist.endpoints, args.concurrency))
+    except ProbeSetupError as exc:
+        return _fail(str(exc), err)
+    return _print_results(results, args.json, True, out)
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.monitor.watch_command import run_watch
+    from gatewatch.watchlist import WatchlistError, default_path, load
+
+    path = Path(args.watchlist) if args.watchlist else default_path()
+    try:
+        watchlist = load(path)
+    except FileNotFoundError:
+        return _fail(f"{path}: no such watchlist", err)
+    except WatchlistError as exc:
+        return _fail(str(exc), err)
+    return run_watch(
+        watchlist.endpoints,
+        watchlist.alerts,
+        json_lines=args.json,
+        history_path=args.history,
+        out=out,
+    )
+
+
+def cmd_lab(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.lab.cli import run_lab_command
+
+    return run_lab_command(json_output=args.json, host=args.host)
+
+
+COMMANDS = {"probe": cmd_probe, "check": cmd_check, "watch": cmd_watch, "lab": cmd_lab}
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

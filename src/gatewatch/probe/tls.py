@@ -1,0 +1,152 @@
+"""The tls hop's facts: contexts built once, certificate facts, verification classes.
+
+Building an SSLContext costs 20–30 ms (probe-engine-notes §7), more than a probe, so
+contexts are made once per trust setup and reused. Certificate facts come from the leaf
+in DER form, which stays readable when verification is off: that is how the engineer
+learns *what* was wrong with a certificate the probe rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+#: OpenSSL verify codes → our kinds (X509_V_ERR_*; measured in probe-engine-notes §3).
+VERIFY_KINDS: dict[int, str] = {
+    9: "not_yet_valid",  # CERT_NOT_YET_VALID
+    10: "expired",  # CERT_HAS_EXPIRED
+    18: "self_signed",  # DEPTH_ZERO_SELF_SIGNED_CERT
+    19: "self_signed",  # SELF_SIGNED_CERT_IN_CHAIN
+    2: "unknown_ca",  # UNABLE_TO_GET_ISSUER_CERT
+    20: "unknown_ca",  # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    21: "unknown_ca",  # UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    62: "hostname_mismatch",  # HOSTNAME_MISMATCH
+    64: "hostname_mismatch",  # IP_ADDRESS_MISMATCH
+}
+
+
+class ContextCache:
+    """One SSLContext per (verify, ca_bundle), shared by every probe in the process.
+
+    httpcore sets ALPN on the context before each handshake; we only ever offer
+    http/1.1, so that write is idempotent and sharing is safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._contexts: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+
+    def get(self, *, verify: bool = True, ca_bundle: str | None = None) -> ssl.SSLContext:
+        key = (verify, ca_bundle if verify else None)
+        with self._lock:
+            ctx = self._contexts.get(key)
+            if ctx is None:
+                ctx = make_context(verify=verify, ca_bundle=key[1])
+                self._contexts[key] = ctx
+            return ctx
+
+
+def make_context(*, verify: bool = True, ca_bundle: str | None = None) -> ssl.SSLContext:
+    """A client context: the system trust store (or ``ca_bundle``), or no verification."""
+    if not verify:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif ca_bundle:
+        ctx = ssl.create_default_context(cafile=ca_bundle)
+    else:
+        ctx = ssl.create_default_context()
+        if not ctx.get_ca_certs():  # a bare system: fall back to certifi's bundle
+            try:
+                import certifi
+
+                ctx.load_verify_locations(certifi.where())
+            except (ImportError, OSError):  # pragma: no cover - depends on the host
+                pass
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def _name(name: x509.Name) -> str:
+    cn = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(cn[0].value) if cn else name.rfc4514_string()
+
+
+def cert_facts(der: bytes, *, now: datetime | None = None) -> dict[str, Any]:
+    """Subject, issuer, SANs, validity and days left of a DER certificate."""
+    cert = x509.load_der_x509_certificate(der)
+    now = now or datetime.now(UTC)
+    sans: list[str] = []
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        sans = [str(v) for v in ext.value.get_values_for_type(x509.DNSName)]
+        sans += [str(v) for v in ext.value.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        pass
+    not_after = cert.not_valid_after_utc
+    return {
+        "subject": _name(cert.subject),
+        "issuer": _name(cert.issuer),
+        "self_issued": cert.subject == cert.issuer,
+        "sans": sans,
+        "serial": format(cert.serial_number, "x"),
+        "not_before": cert.not_valid_before_utc,
+        "not_after": not_after,
+        "days_left": round((not_after - now).total_seconds() / 86400, 1),
+    }
+
+
+def session_facts(ssl_object: Any) -> dict[str, Any]:
+    """Version, cipher, ALPN and the leaf's facts from a live (or closed) SSLObject."""
+    facts: dict[str, Any] = {
+        "version": ssl_object.version(),
+        "cipher": (ssl_object.cipher() or (None,))[0],
+        "alpn": ssl_object.selected_alpn_protocol(),
+    }
+    der = ssl_object.getpeercert(binary_form=True)
+    if der:
+        facts.update(cert_facts(der))
+    return facts
+
+
+def verify_failure(exc: BaseException) -> tuple[str, str] | None:
+    """(kind, message) when ``exc`` is a certificate verification failure."""
+    if not isinstance(exc, ssl.SSLCertVerificationError):
+        return None
+    code = getattr(exc, "verify_code", None)
+    message = getattr(exc, "verify_message", None) or str(exc)
+    kind = VERIFY_KINDS.get(code or -1, "handshake_failed")
+    return kind, f"certificate verify failed: {message}"
+
+
+async def fetch_unverified_leaf(
+    address: str, port: int, server_hostname: str, bound: float
+) -> dict[str, Any] | None:
+    """Handshake again without verification to read the certificate that was rejected.
+
+    Costs one extra connection, and only after a verification failure, when the
+    engineer most needs to know what the server presents.
+    """
+    ctx = _UNVERIFIED
+    try:
+        async with asyncio.timeout(bound):
+            reader, writer = await asyncio.open_connection(
+                address, port, ssl=ctx, server_hostname=server_hostname
+            )
+    except (OSError, TimeoutError, ssl.SSLError):
+        return None
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        return session_facts(ssl_object) if ssl_object is not None else None
+    finally:
+        writer.transport.abort()
+        del reader
+
+
+_UNVERIFIED = make_context(verify=False)

@@ -1,0 +1,282 @@
+"""An httpx transport that dials the address the dns hop chose and times every phase.
+
+httpcore passes the URL's host both to ``connect_tcp`` and to ``start_tls``, and httpx
+builds ``Host`` from the URL, so rewriting only the address inside our own network
+backend keeps SNI, certificate checks and Host right (probe-engine-notes §2, option A:
+public API only). The backend and the stream wrapper stamp ``perf_counter`` at the
+moments httpcore's trace cannot see: the TCP connect itself, the TLS handshake, and the
+first byte of the response.
+
+One pool per probe and no keep-alive: every probe pays a fresh connection and handshake,
+as a user's first visit does.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+import typing
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpcore
+import httpx
+
+#: The phase a probe is in; on failure or deadline it names the hop to blame.
+PHASES = ("dns", "tcp", "proxy", "tls", "send", "wait", "body", "done")
+
+
+@dataclass
+class Timeline:
+    """Monotonic stamps of one probe's phases. Written by one task, read after it ends."""
+
+    start: float = field(default_factory=time.perf_counter)
+    phase: str = "dns"
+    dns: tuple[float, float] | None = None
+    tcp_start: float | None = None
+    tcp_end: float | None = None
+    connect_start: float | None = None  # CONNECT request to a forward proxy
+    connect_end: float | None = None
+    connect_status: int | None = None
+    connect_reason: str | None = None
+    connect_headers: list[tuple[str, str]] = field(default_factory=list)
+    tls_start: float | None = None
+    tls_end: float | None = None
+    request_start: float | None = None
+    request_sent: float | None = None
+    first_byte: float | None = None
+    headers_end: float | None = None
+    body_end: float | None = None
+    local_address: str | None = None
+    peer_address: str | None = None
+    peer_port: int | None = None
+    ssl_object: Any = None
+    first_bytes: bytes = b""  # the start of what the server sent, for garbage diagnosis
+
+    def ms(self, a: float | None, b: float | None) -> float | None:
+        if a is None or b is None:
+            return None
+        return (b - a) * 1000
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace callback (must be async with AsyncClient). Never awaits."""
+        now = time.perf_counter()
+        request = info.get("request")
+        is_connect = request is not None and getattr(request, "method", b"") == b"CONNECT"
+        step = event.rsplit(".", 1)
+        if len(step) != 2:
+            return
+        name, state = step
+        if is_connect:
+            if name.endswith("send_request_headers") and state == "started":
+                self.connect_start, self.phase = now, "proxy"
+            elif name.endswith("receive_response_headers") and state == "complete":
+                self.connect_end = now
+                _version, status, reason, headers = info["return_value"]
+                self.connect_status = status
+                self.connect_reason = reason.decode("latin-1", errors="replace")
+                self.connect_headers = [
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
+                ]
+            return
+        if name.endswith("send_request_headers") and state == "started":
+            self.request_start, self.phase = now, "send"
+        elif name.endswith("send_request_body") and state == "complete":
+            self.request_sent, self.phase = now, "wait"
+        elif name.endswith("receive_response_headers") and state == "complete":
+            self.headers_end, self.phase = now, "body"
+
+
+class TimedStream(httpcore.AsyncNetworkStream):
+    """Delegates to the real stream; stamps the first read after the request was sent."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, timeline: Timeline) -> None:
+        self._inner = inner
+        self._timeline = timeline
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data = await self._inner.read(max_bytes, timeout)
+        tl = self._timeline
+        if tl.request_sent is not None and tl.first_byte is None and data:
+            tl.first_byte = time.perf_counter()
+        if tl.request_sent is not None and len(tl.first_bytes) < 512:
+            tl.first_bytes += data[: 512 - len(tl.first_bytes)]
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        tl = self._timeline
+        tl.tls_start, tl.phase = time.perf_counter(), "tls"
+        inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        tl.tls_end = time.perf_counter()
+        tl.ssl_object = inner.get_extra_info("ssl_object")
+        return TimedStream(inner, tl)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Dials ``address`` whatever host httpcore asks for, and times the connect."""
+
+    def __init__(self, address: str, timeline: Timeline) -> None:
+        self.address = address
+        self.timeline = timeline
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        tl = self.timeline
+        tl.tcp_start, tl.phase = time.perf_counter(), "tcp"
+        tl.peer_address, tl.peer_port = self.address, port
+        stream = await self._inner.connect_tcp(
+            self.address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        tl.tcp_end = time.perf_counter()
+        # Socket addresses are readable only while the socket is open: take them now.
+        client = stream.get_extra_info("client_addr")
+        if client:
+            tl.local_address = f"{client[0]}:{client[1]}"
+        return TimedStream(stream, tl)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - probes never use sockets files
+        raise httpcore.ConnectError("unix sockets are not probed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+# httpx keeps its httpcore → httpx exception map private, so we keep our own (14 lines).
+_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _mapped(exc: Exception) -> Exception:
+    for source, target in _EXCEPTIONS:
+        if isinstance(exc, source):
+            mapped = target(str(exc))
+            mapped.__cause__ = exc
+            return mapped
+    return exc
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, stream: typing.AsyncIterable[bytes], pool: Any) -> None:
+        self._stream = stream
+        self._pool = pool
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception as exc:
+            raise _mapped(exc) from exc
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        try:
+            if aclose is not None:
+                await aclose()
+        finally:
+            await self._pool.aclose()
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one request travels: the pinned address, TLS context, optional forward proxy."""
+
+    address: str
+    timeline: Timeline
+    ssl_context: ssl.SSLContext
+    proxy_url: str | None = None
+    proxy_headers: tuple[tuple[str, str], ...] = ()
+
+
+class ProbeTransport(httpx.AsyncBaseTransport):
+    """Routes each request by the :class:`Route` in its ``gatewatch.route`` extension."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        route: Route = request.extensions["gatewatch.route"]
+        backend = PinnedBackend(route.address, route.timeline)
+        pool: httpcore.AsyncConnectionPool
+        if route.proxy_url:
+            pool = httpcore.AsyncHTTPProxy(
+                proxy_url=route.proxy_url,
+                proxy_headers=list(route.proxy_headers),
+                ssl_context=route.ssl_context,
+                max_keepalive_connections=0,
+                network_backend=backend,
+            )
+        else:
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=route.ssl_context,
+                max_keepalive_connections=0,
+                network_backend=backend,
+            )
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions={k: v for k, v in request.extensions.items() if k != "gatewatch.route"},
+        )
+        try:
+            response = await pool.handle_async_request(core_request)
+        except BaseException as exc:
+            await pool.aclose()
+            if isinstance(exc, Exception):
+                raise _mapped(exc) from exc
+            raise
+        assert isinstance(response.stream, typing.AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream, pool),
+            extensions=response.extensions,
+        )
