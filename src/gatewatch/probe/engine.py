@@ -356,7 +356,7 @@ class Prober:
                     body += chunk[: BODY_CAP - len(body)]
                 if size >= BODY_CAP:
                     break  # enough for fingerprints; an endless body must not hold us
-            timeline.body_end = time.perf_counter()
+            timeline.body_end = timeline.arrived(time.perf_counter())
             timeline.phase = "done"
         except BaseException:
             complete = False

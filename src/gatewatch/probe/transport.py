@@ -23,6 +23,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from gatewatch.probe import netstream
+
 #: The phase a probe is in; on failure or deadline it names the hop to blame.
 PHASES = ("dns", "tcp", "proxy", "tls", "send", "wait", "body", "done")
 
@@ -53,6 +55,27 @@ class Timeline:
     peer_port: int | None = None
     ssl_object: Any = None
     first_bytes: bytes = b""  # the start of what the server sent, for garbage diagnosis
+    in_connect: bool = False  # inside the CONNECT exchange with a forward proxy
+    #: How long the latest read waited in the event loop after the kernel had its bytes.
+    last_delay: float = 0.0
+    last_send: float | None = None
+
+    def on_receive(self, arrival: float, resumed: float) -> None:
+        """A raw read returned bytes that reached the kernel at ``arrival`` (netstream)."""
+        self.last_delay = resumed - arrival
+
+    def on_data(self, arrival: float) -> None:
+        """Response bytes (decrypted, for TLS) whose segment arrived at ``arrival``."""
+        sent = self.request_sent
+        if sent is not None and self.first_byte is None and not self.in_connect:
+            self.first_byte = max(arrival, sent)
+
+    def on_send(self, at: float) -> None:
+        self.last_send = at
+
+    def arrived(self, now: float) -> float:
+        """``now`` less the loop's queueing delay of the read that ended a phase."""
+        return now - self.last_delay
 
     def ms(self, a: float | None, b: float | None) -> float | None:
         if a is None or b is None:
@@ -60,19 +83,23 @@ class Timeline:
         return (b - a) * 1000
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace callback (must be async with AsyncClient). Never awaits."""
+        """httpcore's trace callback (must be async with AsyncClient). Never awaits.
+
+        Only ``.started`` events carry the request, so whether a step belongs to the
+        CONNECT exchange with a forward proxy is remembered from the step's start.
+        """
         now = time.perf_counter()
-        request = info.get("request")
-        is_connect = request is not None and getattr(request, "method", b"") == b"CONNECT"
-        step = event.rsplit(".", 1)
-        if len(step) != 2:
-            return
-        name, state = step
-        if is_connect:
-            if name.endswith("send_request_headers") and state == "started":
+        name, _, state = event.rpartition(".")
+        step = name.rpartition(".")[2]
+        if state == "started" and step == "send_request_headers":
+            request = info.get("request")
+            self.in_connect = getattr(request, "method", b"") == b"CONNECT"
+        if self.in_connect:
+            if step == "send_request_headers" and state == "started":
                 self.connect_start, self.phase = now, "proxy"
-            elif name.endswith("receive_response_headers") and state == "complete":
-                self.connect_end = now
+            elif step == "receive_response_headers" and state == "complete":
+                self.connect_end = self.arrived(now)
+                self.in_connect = False
                 _version, status, reason, headers = info["return_value"]
                 self.connect_status = status
                 self.connect_reason = reason.decode("latin-1", errors="replace")
@@ -80,12 +107,14 @@ class Timeline:
                     (k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
                 ]
             return
-        if name.endswith("send_request_headers") and state == "started":
+        if step == "send_request_headers" and state == "started":
             self.request_start, self.phase = now, "send"
-        elif name.endswith("send_request_body") and state == "complete":
-            self.request_sent, self.phase = now, "wait"
-        elif name.endswith("receive_response_headers") and state == "complete":
-            self.headers_end, self.phase = now, "body"
+        elif step == "send_request_body" and state == "complete":
+            # The request left when its last write returned, not when the trace ran.
+            sent = self.last_send if self.last_send and self.last_send <= now else now
+            self.request_sent, self.phase = sent, "wait"
+        elif step == "receive_response_headers" and state == "complete":
+            self.headers_end, self.phase = self.arrived(now), "body"
 
 
 class TimedStream(httpcore.AsyncNetworkStream):
@@ -94,12 +123,14 @@ class TimedStream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream, timeline: Timeline) -> None:
         self._inner = inner
         self._timeline = timeline
+        # netstream's streams report arrivals to the timeline themselves (on_receive).
+        self._stamped = isinstance(inner, netstream.SocketStream | netstream.TLSStream)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         data = await self._inner.read(max_bytes, timeout)
         tl = self._timeline
-        if tl.request_sent is not None and tl.first_byte is None and data:
-            tl.first_byte = time.perf_counter()
+        if not self._stamped and tl.request_sent is not None and tl.first_byte is None and data:
+            tl.first_byte = time.perf_counter()  # anyio fallback: the resume time
         if tl.request_sent is not None and len(tl.first_bytes) < 512:
             tl.first_bytes += data[: 512 - len(tl.first_bytes)]
         return data
@@ -119,7 +150,7 @@ class TimedStream(httpcore.AsyncNetworkStream):
         tl = self._timeline
         tl.tls_start, tl.phase = time.perf_counter(), "tls"
         inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        tl.tls_end = time.perf_counter()
+        tl.tls_end = tl.arrived(time.perf_counter())
         tl.ssl_object = inner.get_extra_info("ssl_object")
         return TimedStream(inner, tl)
 
@@ -146,14 +177,21 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         tl = self.timeline
         tl.tcp_start, tl.phase = time.perf_counter(), "tcp"
         tl.peer_address, tl.peer_port = self.address, port
-        stream = await self._inner.connect_tcp(
-            self.address,
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-        tl.tcp_end = time.perf_counter()
+        stream: httpcore.AsyncNetworkStream
+        if netstream.supported:
+            stream, rtt_ms = await netstream.connect(self.address, port, tl)
+            tl.tcp_end = time.perf_counter()
+            if rtt_ms is not None:  # the loop may have noticed the connection late
+                tl.tcp_end = min(tl.tcp_end, tl.tcp_start + rtt_ms / 1000)
+        else:
+            stream = await self._inner.connect_tcp(
+                self.address,
+                port,
+                timeout=timeout,
+                local_address=local_address,
+                socket_options=socket_options,
+            )
+            tl.tcp_end = time.perf_counter()
         # Socket addresses are readable only while the socket is open: take them now.
         client = stream.get_extra_info("client_addr")
         if client:
