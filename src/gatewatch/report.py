@@ -18,7 +18,9 @@ _COLOURS = {"ok": "32", "warn": "33", "fail": "31;1", "skip": "2"}
 
 
 def _ms(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms:.1f}"
+    if ms is None:
+        return "-"
+    return f"{ms:.2f}" if ms < 1 else f"{ms:.1f}"
 
 
 def hop_summary(hop: Hop) -> str:
