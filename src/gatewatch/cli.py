@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gatewatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("demo", help="the board over a built-in loopback lab (no network needed)")
+    board = sub.add_parser("board", help="the live board over a watchlist (the default)")
+    board.add_argument("watchlist", nargs="?")
     _probe_parser(sub)
     c = sub.add_parser("check", help="probe every endpoint of a watchlist once")
     c.add_argument(
@@ -242,7 +245,26 @@ def cmd_lab(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run_lab_command(json_output=args.json, host=args.host)
 
 
-COMMANDS = {"probe": cmd_probe, "check": cmd_check, "watch": cmd_watch, "lab": cmd_lab}
+def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.tui.app import run_demo
+
+    return run_demo()
+
+
+def cmd_board(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.tui.app import run_board
+
+    return run_board(Path(args.watchlist) if args.watchlist else None)
+
+
+COMMANDS = {
+    "probe": cmd_probe,
+    "check": cmd_check,
+    "watch": cmd_watch,
+    "lab": cmd_lab,
+    "demo": cmd_demo,
+    "board": cmd_board,
+}
 
 
 def main(
@@ -251,10 +273,12 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `gatewatch [WATCHLIST]` opens the board: a first argument that is no command
+    # (and no option) is the watchlist's path.
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        argv = ["board", *argv]
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(out)
-        return EXIT_USAGE
     try:
         return COMMANDS[args.command](args, out, err)
     except KeyboardInterrupt:
