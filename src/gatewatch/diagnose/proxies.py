@@ -106,16 +106,18 @@ _HAPROXY_HINTS = (
         "no_healthy_upstream",
         0.55,
         "an immediate HAProxy 503: no server was available (all down, empty or unmatched "
-        "backend, unresolved name, TLS name check) — SC-- with <NOSRV>",
+        "backend, unresolved name, TLS name check; SC-- with <NOSRV>), or a refused server "
+        "that was not retried (retries 0, or a short `timeout connect`: HAProxy waits "
+        "min(timeout connect, 1 s) between retries; SC-- naming the server)",
         statuses=codes(503),
         elapsed_s=((0.0, 0.5),),
-        candidates=("no_healthy_upstream", "upstream_dns", "upstream_tls"),
+        candidates=("no_healthy_upstream", "upstream_refused", "upstream_dns", "upstream_tls"),
     ),
     Hint(
         "upstream_refused",
         0.55,
-        "HAProxy waits ~1 s between connection retries: a 503 after ~1–3 s suggests refused "
-        "connections, retried (SC--)",
+        "HAProxy waits min(timeout connect, 1 s) between connection retries: a 503 after "
+        "~1–3 s suggests refused connections, retried (SC--)",
         statuses=codes(503),
         elapsed_s=((0.8, 1.35), (1.8, 2.4), (2.8, 3.5)),
         candidates=("upstream_refused", "upstream_timeout"),

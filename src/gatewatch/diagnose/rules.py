@@ -258,7 +258,9 @@ def gateway_page(ctx: Context) -> Verdict | None:
     kind = ident.hint or "upstream_failed"
     confidence = ident.hint_confidence or 0.5
     evidence = list(ident.evidence)
-    if kind == "upstream_failed" and ident.candidates:
+    # A hint may name the likeliest kind while the page cannot rule the others out:
+    # say so, so the engineer knows what the log must settle.
+    if ident.candidates and (kind == "upstream_failed" or len(ident.candidates) > 1):
         evidence.append("from this response alone it could be: " + ", ".join(ident.candidates))
     evidence.append(_timing(ctx, kind))
     if kind == "upstream_timeout" and ctx.elapsed_ms and matching(ident.generator, ctx.elapsed_ms):
