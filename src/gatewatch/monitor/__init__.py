@@ -1,0 +1,52 @@
+"""The probe engine: scheduling, states, history (SQLite) and alerts. No UI, no Textual.
+
+It runs in a thread with its own asyncio loop (DESIGN.md, "Threads and time") and tells
+listeners what happened through frozen messages::
+
+    from gatewatch.monitor import Monitor, StateChanged
+    monitor = Monitor(endpoints, history=path, alerts=watchlist.alerts)
+    inbox = monitor.events()
+    monitor.start()
+    ...
+    monitor.stop()
+"""
+
+from gatewatch.monitor.alerts import Alert, AlertConfig, AlertPolicy
+from gatewatch.monitor.engine import Monitor
+from gatewatch.monitor.events import (
+    AlertFailed,
+    HistoryUnavailable,
+    LocalProblem,
+    Message,
+    ProbeCompleted,
+    StateChanged,
+)
+from gatewatch.monitor.history import History, default_history_path
+from gatewatch.monitor.records import ProbeRecord, ReplayEntry
+from gatewatch.monitor.settings import MonitorRules, rules_for
+from gatewatch.monitor.state import State, TransitionEvent
+from gatewatch.monitor.stats import EngineStats
+from gatewatch.monitor.status import EndpointStatus
+
+__all__ = [
+    "Alert",
+    "AlertConfig",
+    "AlertFailed",
+    "AlertPolicy",
+    "EndpointStatus",
+    "EngineStats",
+    "History",
+    "HistoryUnavailable",
+    "LocalProblem",
+    "Message",
+    "Monitor",
+    "MonitorRules",
+    "ProbeCompleted",
+    "ProbeRecord",
+    "ReplayEntry",
+    "State",
+    "StateChanged",
+    "TransitionEvent",
+    "default_history_path",
+    "rules_for",
+]

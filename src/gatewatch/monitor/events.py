@@ -1,0 +1,55 @@
+"""Messages the engine sends to whoever listens (the board, ``gatewatch watch``, tests).
+
+They cross from the engine thread to other threads, so they are frozen and hold only
+immutable data (frozen model objects, strings, numbers). A listener may keep them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewatch.model import ProbeResult
+from gatewatch.monitor.state import State, TransitionEvent
+
+
+@dataclass(frozen=True)
+class ProbeCompleted:
+    """One probe finished (annotated with a verdict) and the state it left the endpoint in."""
+
+    endpoint_name: str
+    result: ProbeResult
+    state: State
+    #: Actual start − scheduled start, in ms (monotonic clock). Includes any wait for a
+    #: concurrency slot, which is exactly what an engineer reading a timeline wants to know.
+    lateness_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    event: TransitionEvent
+
+
+@dataclass(frozen=True)
+class LocalProblem:
+    """The problem is probably on this side (our network, our resolvers), not the endpoints."""
+
+    active: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class HistoryUnavailable:
+    """The history database failed; monitoring goes on with history kept in memory."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class AlertFailed:
+    """An alert sink failed (after its retries). Never fatal; ``reason`` holds no secrets."""
+
+    sink: str
+    reason: str
+
+
+Message = ProbeCompleted | StateChanged | LocalProblem | HistoryUnavailable | AlertFailed

@@ -1,0 +1,416 @@
+"""Probe and transition history in SQLite: written off the probe path, never in the way.
+
+Why it looks like this:
+
+- The engine hands results over with :meth:`History.record_probe` (a queue put, O(1)); a
+  writer thread turns them into rows and commits them in batches (one transaction per
+  ``flush_interval`` or ``batch_size`` rows), so a slow disk never delays a probe.
+- WAL journal, ``synchronous=NORMAL``: durable enough for a status board, and another
+  process (``sqlite3 history.sqlite3``) can read while we write.
+- One connection, guarded by a lock, serves the writer and the queries. Queries are rare
+  (the board asks now and then) and short, and this also works for ``":memory:"``.
+- A corrupt, locked or unwritable database must never stop monitoring. The first failure
+  is reported once (the listener turns it into ``HistoryUnavailable``) and the store carries
+  on in an in-memory database for the rest of the session, so queries still answer.
+- Retention is enforced by the writer thread in small chunks, so a week of rows being
+  deleted never holds the lock for long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gatewatch.model import HOP_NAMES, ProbeResult
+from gatewatch.monitor import records
+from gatewatch.monitor.records import ProbeRecord, ReplayEntry
+from gatewatch.monitor.state import State, TransitionEvent
+from gatewatch.monitor.stats import percentile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETENTION = 7 * 86400.0
+MEMORY = ":memory:"
+#: Uptime windows the board shows, in seconds.
+UPTIME_WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
+#: Probes in these states are not held against an endpoint's uptime.
+_NOT_COUNTED = (str(State.MAINTENANCE), str(State.PAUSED))
+_PRUNE_CHUNK = 5000
+
+Listener = Callable[[str], None]
+
+
+def default_history_path() -> Path:
+    """``user_state_dir("gatewatch")/history.sqlite3`` (created on first write)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("gatewatch")) / "history.sqlite3"
+
+
+class _Flush:
+    """A marker in the write queue: set once everything queued before it is committed."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_STOP = object()
+
+
+class History:
+    """The history store. Thread-safe; :meth:`open` starts its writer thread."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        retention: float = DEFAULT_RETENTION,
+        batch_size: int = 500,
+        flush_interval: float = 0.25,
+        prune_every: float = 300.0,
+        busy_timeout: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path: str = str(default_history_path() if path is None else path)
+        self.retention = retention
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.prune_every = prune_every
+        self.busy_timeout = busy_timeout
+        self.clock = clock
+        #: Why the database is not used (None while it is).
+        self.failure: str | None = None
+        self._reported = False
+        self._listener: Listener | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._writer: threading.Thread | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    def open(self) -> History:
+        """Open (or create) the database and start the writer. Never raises for the file."""
+        with self._lock:
+            if self._conn is not None:
+                return self
+            try:
+                self._conn = self._connect(self.path)
+            except (sqlite3.Error, OSError) as exc:
+                self._fail_over(exc)
+        self._prune()
+        self._writer = threading.Thread(
+            target=self._write_loop, name="gatewatch-history", daemon=True
+        )
+        self._writer.start()
+        return self
+
+    def set_listener(self, listener: Listener | None) -> None:
+        """Who hears of a failure (once); told at once if the failure already happened."""
+        with self._lock:
+            self._listener = listener
+            self._report()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything recorded so far is committed; False on timeout."""
+        if self._writer is None or not self._writer.is_alive():
+            return self._writer is None and self._conn is not None
+        marker = _Flush()
+        self._queue.put(marker)
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, stop the writer, close the database. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None and self._writer.is_alive():
+            self._queue.put(_STOP)
+            self._writer.join(timeout)
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> History:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ recording (any thread)
+
+    def record_probe(
+        self, result: ProbeResult, state: State, lateness_ms: float | None = None
+    ) -> None:
+        """Queue one probe; the row is built and written by the writer thread."""
+        if not self._closed:
+            self._queue.put(("probe", result, state, lateness_ms))
+
+    def record_event(self, event: TransitionEvent) -> None:
+        if not self._closed:
+            self._queue.put(("event", event))
+
+    # ------------------------------------------------------------------ queries (any thread)
+
+    def last_results(self, endpoint: str, n: int = 20) -> list[ProbeRecord]:
+        """The ``n`` most recent probes of ``endpoint``, oldest first."""
+        rows = self._query(
+            f"{records.SELECT_PROBE} WHERE p.endpoint = ? ORDER BY p.t DESC LIMIT ?",
+            (endpoint, n),
+        )
+        return [records.record_from_row(r) for r in reversed(rows)]
+
+    def uptime(self, endpoint: str, window: float, *, now: float | None = None) -> float | None:
+        """Percentage of successful probes over the last ``window`` seconds (None: no probes).
+
+        Probes taken in maintenance or while paused do not count; a degraded probe is up.
+        """
+        since = (self.clock() if now is None else now) - window
+        rows = self._query(
+            "SELECT COUNT(*), SUM(ok) FROM probes WHERE endpoint = ? AND t >= ? "
+            "AND state NOT IN (?, ?)",
+            (endpoint, since, *_NOT_COUNTED),
+        )
+        count, ok = rows[0] if rows else (0, 0)
+        return None if not count else 100.0 * (ok or 0) / count
+
+    def uptimes(self, endpoint: str, *, now: float | None = None) -> dict[str, float | None]:
+        """Uptime % over 1 h, 24 h and 7 d."""
+        return {k: self.uptime(endpoint, w, now=now) for k, w in UPTIME_WINDOWS.items()}
+
+    def hop_percentiles(
+        self,
+        endpoint: str,
+        window: float,
+        *,
+        ps: Sequence[float] = (50, 95, 99),
+        now: float | None = None,
+    ) -> dict[str, dict[float, float | None]]:
+        """Per hop (and ``total``): percentiles of ms over the window, hops that ran only."""
+        since = (self.clock() if now is None else now) - window
+        cols = ", ".join(f"{h}_ms, {h}_status" for h in HOP_NAMES)
+        rows = self._query(
+            f"SELECT total_ms, {cols} FROM probes WHERE endpoint = ? AND t >= ?",
+            (endpoint, since),
+        )
+        series: dict[str, list[float]] = {h: [] for h in (*HOP_NAMES, "total")}
+        for row in rows:
+            if row[0] is not None:
+                series["total"].append(row[0])
+            for i, hop in enumerate(HOP_NAMES):
+                ms, status = row[1 + 2 * i], row[2 + 2 * i]
+                if ms is not None and status in ("ok", "warn"):
+                    series[hop].append(ms)
+        out: dict[str, dict[float, float | None]] = {}
+        for name, values in series.items():
+            values.sort()
+            out[name] = {p: percentile(values, p) for p in ps}
+        return out
+
+    def events(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        endpoint: str | None = None,
+    ) -> list[TransitionEvent]:
+        """Transitions in ``[since, until]``, oldest first."""
+        sql = f"{records.SELECT_EVENT} WHERE t >= ? AND t <= ?"
+        params: list[Any] = [
+            records.to_timestamp(since),
+            records.to_timestamp(until) if until else float("inf"),
+        ]
+        if endpoint is not None:
+            sql += " AND endpoint = ?"
+            params.append(endpoint)
+        rows = self._query(sql + " ORDER BY t, rowid", params)
+        return [records.event_from_row(r) for r in rows]
+
+    def state_at(self, moment: datetime) -> dict[str, ReplayEntry]:
+        """For every endpoint known at ``moment``: its state and last result then (replay)."""
+        t = records.to_timestamp(moment)
+        probe_rows = self._query(
+            f"{records.SELECT_PROBE} JOIN (SELECT endpoint, MAX(t) AS mt FROM probes "
+            "WHERE t <= ? GROUP BY endpoint) m ON p.endpoint = m.endpoint AND p.t = m.mt",
+            (t,),
+        )
+        event_rows = self._query(
+            "SELECT e.t, e.endpoint, e.from_state, e.to_state, e.reason, e.verdict "
+            "FROM events e JOIN (SELECT endpoint, MAX(t) AS mt FROM events WHERE t <= ? "
+            "GROUP BY endpoint) m ON e.endpoint = m.endpoint AND e.t = m.mt ORDER BY e.rowid",
+            (t,),
+        )
+        last = {r.endpoint: r for r in map(records.record_from_row, probe_rows)}
+        changes = {e.endpoint: e for e in map(records.event_from_row, event_rows)}
+        out: dict[str, ReplayEntry] = {}
+        for name in sorted(set(last) | set(changes)):
+            record, event = last.get(name), changes.get(name)
+            if event is not None and (record is None or event.at >= record.at):
+                state = event.to_state
+            else:
+                assert record is not None
+                state = record.state
+            out[name] = ReplayEntry(
+                endpoint=name,
+                state=state,
+                since=event.at if event is not None and event.to_state == state else None,
+                last_result=record,
+            )
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _connect(self, path: str) -> sqlite3.Connection:
+        if path != MEMORY:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None
+        )
+        try:
+            if path != MEMORY:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            records.create_schema(conn)
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _fail_over(self, exc: BaseException) -> None:
+        """Switch to an in-memory database for the rest of the session; report once."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+            self._conn = self._connect(MEMORY)
+            if self.failure is None:
+                where = "in memory" if self.path == MEMORY else self.path
+                self.failure = (
+                    f"history database {where} unusable ({type(exc).__name__}: {exc}); "
+                    "keeping this session's history in memory"
+                )
+                log.warning("%s", self.failure)
+            self._report()
+
+    def _report(self) -> None:
+        if self.failure is None or self._reported or self._listener is None:
+            return
+        self._reported = True
+        try:
+            self._listener(self.failure)
+        except Exception:
+            log.exception("history failure listener raised")
+
+    def _query(self, sql: str, params: Iterable[Any]) -> list[Any]:
+        with self._lock:
+            if self._conn is None:
+                return []
+            try:
+                return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                self._fail_over(exc)
+                return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def _write_loop(self) -> None:
+        next_prune = time.monotonic() + self.prune_every
+        stopping = False
+        while not stopping:
+            try:
+                first = self._queue.get(timeout=max(0.05, next_prune - time.monotonic()))
+            except queue.Empty:
+                first = None
+            batch: list[Any] = [] if first is None else [first]
+            deadline = time.monotonic() + self.flush_interval
+            while batch and len(batch) < self.batch_size:
+                last = batch[-1]
+                if last is _STOP or isinstance(last, _Flush):
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            stopping = any(item is _STOP for item in batch)
+            self._write(batch)
+            for item in batch:
+                if isinstance(item, _Flush):
+                    item.done.set()
+            if time.monotonic() >= next_prune:
+                self._prune()
+                next_prune = time.monotonic() + self.prune_every
+        # Drain what arrived after the stop marker was queued (close() races record_*).
+        rest: list[Any] = []
+        while True:
+            try:
+                rest.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        self._write(rest)
+        for item in rest:
+            if isinstance(item, _Flush):
+                item.done.set()
+
+    def _write(self, batch: Sequence[Any]) -> None:
+        probes: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        for item in batch:
+            if isinstance(item, tuple) and item[0] == "probe":
+                probes.append(records.probe_row(item[1], item[2], item[3]))
+            elif isinstance(item, tuple) and item[0] == "event":
+                events.append(records.event_row(item[1]))
+        if not probes and not events:
+            return
+        for _attempt in range(2):
+            with self._lock:
+                if self._conn is None:
+                    return
+                try:
+                    self._insert(self._conn, probes, events)
+                    return
+                except sqlite3.Error as exc:
+                    self._fail_over(exc)
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, probes: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
+    ) -> None:
+        conn.execute("BEGIN")
+        try:
+            if probes:
+                conn.executemany(records.INSERT_PROBE, probes)
+            if events:
+                conn.executemany(records.INSERT_EVENT, events)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _prune(self) -> None:
+        """Delete rows older than the retention, a chunk at a time (lock released between)."""
+        cutoff = self.clock() - self.retention
+        for table in ("probes", "events"):
+            while True:
+                with self._lock:
+                    if self._conn is None:
+                        return
+                    try:
+                        cur = self._conn.execute(
+                            f"DELETE FROM {table} WHERE rowid IN "
+                            f"(SELECT rowid FROM {table} WHERE t < ? LIMIT {_PRUNE_CHUNK})",
+                            (cutoff,),
+                        )
+                    except sqlite3.Error as exc:
+                        self._fail_over(exc)
+                        return
+                if cur.rowcount < _PRUNE_CHUNK:
+                    break

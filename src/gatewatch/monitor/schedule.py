@@ -1,0 +1,65 @@
+"""When each endpoint's next probe is due: a fixed grid, jitter around it, no drift.
+
+Why a grid: ``next = completion + interval`` drifts by the probe's own duration every
+cycle and hides engine lateness. Here slot *k* is due at ``anchor + k·interval`` plus a
+jitter drawn once per slot (bounded by ``jitter·interval``), so jitter never accumulates and
+the k-th probe of an endpoint is always within one jitter bound of where it belongs. The
+first slot of every endpoint is spread uniformly over its interval, so a thousand endpoints
+loaded together do not fire together. All times are ``loop.time()`` (monotonic) seconds.
+
+A probe that overruns its slot (a hanging endpoint whose timeout exceeds the interval)
+makes the schedule skip the slots already past, rather than start late: an endpoint's
+probes never overlap, and lateness keeps measuring the engine, not the endpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+DEFAULT_JITTER = 0.1
+
+
+class Schedule:
+    """The probe grid of one endpoint. Owned by one runner task; not thread-safe."""
+
+    def __init__(
+        self,
+        interval: float,
+        now: float,
+        *,
+        jitter: float = DEFAULT_JITTER,
+        rng: random.Random | None = None,
+        spread: bool = True,
+    ) -> None:
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval!r}")
+        if not 0 <= jitter < 0.5:
+            raise ValueError(f"jitter must be in [0, 0.5), got {jitter!r}")
+        self.jitter = jitter
+        self._rng = rng or random.Random()
+        self.skipped = 0
+        self.reanchor(interval, now, spread=spread)
+
+    def reanchor(self, interval: float, now: float, *, spread: bool = True) -> None:
+        """Start a new grid at ``now`` (spread: somewhere within the first interval)."""
+        self.interval = interval
+        self.anchor = now + (self._rng.uniform(0, interval) if spread else 0.0)
+        self.slot = 0
+        self.due = self.anchor
+
+    def base(self, slot: int) -> float:
+        """Where slot ``slot`` sits on the grid, before jitter."""
+        return self.anchor + slot * self.interval
+
+    def advance(self, now: float) -> float:
+        """Move to the first slot after the current one whose due time is not past."""
+        slot = max(self.slot + 1, math.ceil((now - self.anchor) / self.interval))
+        while True:
+            due = self.base(slot) + self._rng.uniform(-self.jitter, self.jitter) * self.interval
+            if due >= now:
+                break
+            slot += 1
+        self.skipped += slot - self.slot - 1
+        self.slot, self.due = slot, due
+        return due

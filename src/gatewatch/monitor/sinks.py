@@ -1,0 +1,234 @@
+"""Where alerts go: a command, a webhook; and the dispatcher that sends to them.
+
+Why: an alert sink is someone else's code or server, so it can hang, fail or vanish. Each
+send runs as its own task on the engine loop, bounded by a timeout (and for the webhook a
+bounded number of retries with backoff); a failure becomes one ``AlertFailed`` report with a
+reason that names no secret. The command gets the alert as JSON on stdin and as
+``GATEWATCH_*`` variables; it is split with :mod:`shlex` and run without a shell, so no text
+from a server can ever become part of a command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from gatewatch import secrets
+from gatewatch.monitor.alerts import Alert, AlertConfig, redact_url
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger(__name__)
+
+_STDERR_TAIL = 160
+
+
+class SinkError(Exception):
+    """A sink failed; ``str()`` is safe to show (no URL path, no header value)."""
+
+
+class Sink(Protocol):
+    name: str
+
+    async def send(self, alert: Alert) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class CommandSink:
+    name = "command"
+
+    def __init__(
+        self,
+        command: str,
+        *,
+        timeout: float = 30.0,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.argv = shlex.split(command)
+        if not self.argv:
+            raise ValueError("alerts: command is empty")
+        self.timeout = timeout
+        self.environ = environ
+
+    async def send(self, alert: Alert) -> None:
+        program = self.argv[0]
+        env = {**(os.environ if self.environ is None else self.environ), **alert.environment()}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+            )
+        except OSError as exc:
+            raise SinkError(f"cannot run {program!r}: {exc.strerror or exc}") from None
+        payload = json.dumps(alert.to_json()).encode()
+        try:
+            async with asyncio.timeout(self.timeout):
+                _, stderr = await proc.communicate(payload)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise SinkError(f"{program!r} did not finish within {self.timeout:g}s") from None
+        if proc.returncode != 0:
+            tail = _last_line(stderr)
+            raise SinkError(
+                f"{program!r} exited with status {proc.returncode}" + (f": {tail}" if tail else "")
+            )
+
+    async def aclose(self) -> None:
+        return None
+
+
+class WebhookSink:
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.url = url
+        self.headers = tuple(headers)
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.environ = environ
+        #: Attempts made (all alerts), for tests and stats.
+        self.attempts = 0
+        self._client: httpx.AsyncClient | None = None
+
+    async def send(self, alert: Alert) -> None:
+        import httpx
+
+        try:
+            url = secrets.resolve(self.url, self.environ)
+            headers = {k: secrets.resolve(v, self.environ) for k, v in self.headers}
+        except secrets.SecretError as exc:
+            raise SinkError(str(exc)) from None
+        shown = redact_url(url)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        body = alert.to_json()
+        attempts = 1 + self.retries
+        last = "no attempt"
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+            self.attempts += 1
+            try:
+                response = await self._client.post(url, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                last = _describe(exc, url, shown)
+                continue
+            if response.is_success:
+                return
+            last = f"HTTP {response.status_code}"
+            if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                break  # the request itself is wrong: retrying cannot help
+        raise SinkError(f"POST {shown} failed after {attempt + 1} attempt(s): {last}")
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def sinks_from_config(
+    config: AlertConfig, *, environ: Mapping[str, str] | None = None
+) -> list[Sink]:
+    sinks: list[Sink] = []
+    if config.command:
+        sinks.append(CommandSink(config.command, timeout=config.command_timeout, environ=environ))
+    if config.webhook:
+        sinks.append(
+            WebhookSink(
+                config.webhook,
+                headers=config.webhook_headers,
+                timeout=config.webhook_timeout,
+                retries=config.webhook_retries,
+                backoff=config.webhook_backoff,
+                environ=environ,
+            )
+        )
+    return sinks
+
+
+FailureReporter = Callable[[str, str], None]
+
+
+class AlertDispatcher:
+    """Sends alerts to every sink as tasks on the running loop. Engine thread only."""
+
+    def __init__(
+        self, sinks: Sequence[Sink], on_failure: FailureReporter, *, max_concurrent: int = 4
+    ) -> None:
+        self.sinks = list(sinks)
+        self.on_failure = on_failure
+        #: Sends in flight at once, all sinks together: 300 endpoints going down behind one
+        #: gateway must not fork 300 commands at once. The rest wait their turn, in order.
+        self.max_concurrent = max_concurrent
+        self._slots: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Alerts handed over (to all sinks), for tests and stats.
+        self.sent = 0
+
+    def send(self, alert: Alert) -> None:
+        self.sent += 1
+        for sink in self.sinks:
+            task = asyncio.get_running_loop().create_task(self._deliver(sink, alert))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, sink: Sink, alert: Alert) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrent)
+        try:
+            async with self._slots:
+                await sink.send(alert)
+        except SinkError as exc:
+            self.on_failure(sink.name, str(exc))
+        except Exception as exc:  # a bug in a sink must not take the engine down
+            log.exception("alert sink %s crashed", sink.name)
+            self.on_failure(sink.name, f"internal error ({type(exc).__name__})")
+
+    async def drain(self, grace: float) -> None:
+        """Let in-flight sends finish for up to ``grace`` s, cancel the rest, close sinks."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        for sink in self.sinks:
+            try:
+                await sink.aclose()
+            except Exception:
+                log.exception("closing alert sink %s", sink.name)
+
+
+def _describe(exc: Exception, url: str, shown: str) -> str:
+    """An httpx error as text, with the full URL (and its secret) replaced by the safe form."""
+    text = str(exc).replace(url, shown)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _last_line(stderr: bytes | None) -> str:
+    lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    if not lines:
+        return ""
+    line = "".join(c if c.isprintable() else "?" for c in lines[-1])
+    return line[:_STDERR_TAIL]

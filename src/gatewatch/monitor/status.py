@@ -1,0 +1,174 @@
+"""What the engine knows about one endpoint: the published status, and the private slot.
+
+``EndpointStatus`` is what :meth:`Monitor.snapshot` hands to other threads (frozen).
+``Slot`` is the engine thread's working record for one endpoint and never leaves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gatewatch.model import HOP_NAMES, Endpoint, Hop, ProbeResult, Response, Verdict, frozen_mapping
+from gatewatch.monitor.schedule import Schedule
+from gatewatch.monitor.settings import MonitorRules
+from gatewatch.monitor.state import State, Tracker
+
+
+@dataclass(frozen=True)
+class EndpointStatus:
+    """One endpoint as the board shows it."""
+
+    endpoint: Endpoint
+    state: State
+    since: datetime | None = None
+    last_result: ProbeResult | None = None
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    probes: int = 0
+    lateness_ms: float | None = None
+    #: The open maintenance window's text, if any.
+    maintenance: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.name
+
+
+@dataclass(eq=False)
+class Slot:
+    """The engine's mutable record of one endpoint. Engine thread only."""
+
+    endpoint: Endpoint
+    rules: MonitorRules
+    tracker: Tracker = field(default_factory=Tracker)
+    schedule: Schedule | None = None
+    #: Annotated results, oldest first, slimmed by :func:`for_history`: the ``history`` for
+    #: diagnose and the baseline for slow_factor.
+    recent: deque[ProbeResult] = field(default_factory=lambda: deque(maxlen=20))
+    #: The latest result in full, body included, for the board's detail view.
+    last_result: ProbeResult | None = None
+    task: asyncio.Task[None] | None = None
+    #: Resolved to wake the runner early (probe now, reschedule, resume).
+    waiter: asyncio.Future[bool] | None = None
+    forced: bool = False
+    in_flight: bool = False
+    #: Bumped whenever the schedule is re-anchored, so a probe in flight does not advance it.
+    generation: int = 0
+    probes: int = 0
+    last_lateness_ms: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.name
+
+    def status(self) -> EndpointStatus:
+        t = self.tracker
+        return EndpointStatus(
+            endpoint=self.endpoint,
+            state=t.shown(),
+            since=t.since,
+            last_result=self.last_result,
+            consecutive_failures=t.failures,
+            consecutive_successes=t.successes,
+            probes=self.probes,
+            lateness_ms=self.last_lateness_ms,
+            maintenance=t.maintenance,
+        )
+
+    def remember(self, result: ProbeResult) -> None:
+        self.last_result = result
+        self.recent.append(for_history(result))
+
+    def wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(False)
+
+
+def for_history(result: ProbeResult) -> ProbeResult:
+    """What the engine keeps of a past result: enough for diagnose's history rules.
+
+    Kept: ok-ness, hop statuses, kinds, errors and timings, the status code, the verdict's
+    cause/kind/summary. Dropped: bodies, headers, hop details (certificates, DNS answers),
+    evidence, the origin. A full result is ~5 KB and some 30 objects; this is ~1.2 KB and
+    9, which matters at 20 results × 1,000 endpoints: memory, and the garbage collector's
+    full passes, which stall the loop and show up as lateness.
+    """
+    response = result.response
+    verdict = result.verdict
+    return ProbeResult(
+        name=result.name,
+        url=result.url,
+        started_at=result.started_at,
+        hops=tuple(_slim_hop(h) for h in result.hops),
+        total_ms=result.total_ms,
+        response=None
+        if response is None
+        else Response(
+            http_version=response.http_version,
+            status_code=response.status_code,
+            reason=response.reason,
+            headers=(),
+            body_size=response.body_size,
+            content_length=response.content_length,
+            complete=response.complete,
+        ),
+        address=result.address,
+        verdict=None
+        if verdict is None
+        else Verdict(
+            cause=verdict.cause,
+            kind=verdict.kind,
+            hop=verdict.hop,
+            generator=verdict.generator,
+            confidence=verdict.confidence,
+            summary=verdict.summary,
+        ),
+    )
+
+
+_NO_DETAIL = frozen_mapping()
+
+
+def _slim_hop(hop: Hop) -> Hop:
+    first_byte = hop.detail.get("first_byte_ms") if hop.detail else None
+    return Hop(
+        name=hop.name,
+        status=hop.status,
+        ms=hop.ms,
+        error=hop.error,
+        kind=hop.kind,
+        detail=_NO_DETAIL if first_byte is None else frozen_mapping({"first_byte_ms": first_byte}),
+    )
+
+
+def engine_failure(endpoint: Endpoint, started_at: datetime, kind: str, error: str) -> ProbeResult:
+    """A result for a probe the engine had to end itself (deadline, crash, bad setup).
+
+    The failure sits on the first hop because nothing is known about later ones; the
+    verdict is set here (``unknown``) so diagnose never mistakes it for a DNS problem.
+    """
+    first, *rest = HOP_NAMES
+    hops = (
+        Hop(name=first, status="fail", error=error, kind=kind),
+        *(Hop(name=n, status="skip") for n in rest),
+    )
+    verdict = Verdict(
+        cause="unknown",
+        kind=kind,
+        hop=None,
+        generator=None,
+        confidence=0.5,
+        summary=error,
+        evidence=(f"the monitor ended the probe itself: {error}",),
+    )
+    return ProbeResult(
+        name=endpoint.name,
+        url=endpoint.url,
+        started_at=started_at,
+        hops=hops,
+        total_ms=float("nan"),
+        verdict=verdict,
+    )

@@ -1,0 +1,149 @@
+"""``gatewatch watch``: the engine without a board, transitions printed as lines.
+
+For a terminal multiplexer pane, a systemd unit or a CI job: one line per transition
+(and per local problem, history failure or failed alert), plain text or JSON lines, until
+Ctrl-C or SIGTERM; then a clean stop (in-flight probes cancelled, history flushed) and
+exit status 0. Server text is shown with control characters made visible; JSON escapes
+them by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from gatewatch.model import Endpoint, format_time, verdict_to_json
+from gatewatch.monitor.engine import Monitor
+from gatewatch.monitor.events import (
+    AlertFailed,
+    HistoryUnavailable,
+    LocalProblem,
+    Message,
+    StateChanged,
+)
+from gatewatch.monitor.gctune import tune_gc
+from gatewatch.text import one_line
+
+_POLL = 0.2
+
+
+def run_watch(
+    watchlist_endpoints: Iterable[Endpoint],
+    alerts_config: Mapping[str, Any] | None,
+    *,
+    json_lines: bool,
+    history_path: str | Path | None,
+    out: TextIO = sys.stdout,
+    stop: threading.Event | None = None,
+    monitor_factory: Callable[..., Monitor] = Monitor,
+    gc_tuning: bool = True,
+) -> int:
+    """Watch until SIGINT/SIGTERM (or ``stop`` is set); 0 on a clean stop.
+
+    ``stop``, ``monitor_factory`` and ``gc_tuning`` exist for tests and embedding (a test
+    must not retune the garbage collector of the test process); the CLI passes none.
+    """
+    stop = stop or threading.Event()
+    monitor = monitor_factory(list(watchlist_endpoints), history=history_path, alerts=alerts_config)
+    inbox = monitor.events()
+    restore = _install_signal_handlers(stop)
+    try:
+        monitor.start()
+        if gc_tuning:
+            tune_gc()
+        while not stop.is_set():
+            try:
+                message = inbox.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+            _emit(message, json_lines, out)
+    finally:
+        monitor.stop()
+        restore()
+        while True:  # what arrived while stopping (e.g. a history failure)
+            try:
+                _emit(inbox.get_nowait(), json_lines, out)
+            except queue.Empty:
+                break
+    return 0
+
+
+def format_message(message: Message, *, json_lines: bool) -> str | None:
+    """One output line for ``message``, or None for messages ``watch`` does not print."""
+    record = _record(message)
+    if record is None:
+        return None
+    if json_lines:
+        return json.dumps(record, ensure_ascii=False)
+    return _human(record)
+
+
+def _emit(message: Message, json_lines: bool, out: TextIO) -> None:
+    line = format_message(message, json_lines=json_lines)
+    if line is not None:
+        out.write(line + "\n")
+        out.flush()
+
+
+def _record(message: Message) -> dict[str, Any] | None:
+    if isinstance(message, StateChanged):
+        event = message.event
+        return {
+            "type": "transition",
+            "at": format_time(event.at),
+            "endpoint": event.endpoint,
+            "from": str(event.from_state),
+            "to": str(event.to_state),
+            "reason": event.reason,
+            "verdict": verdict_to_json(event.verdict),
+        }
+    if isinstance(message, LocalProblem):
+        return {"type": "local_problem", "active": message.active, "reason": message.reason}
+    if isinstance(message, HistoryUnavailable):
+        return {"type": "history_unavailable", "reason": message.reason}
+    if isinstance(message, AlertFailed):
+        return {"type": "alert_failed", "sink": message.sink, "reason": message.reason}
+    return None
+
+
+def _human(record: dict[str, Any]) -> str:
+    kind = record["type"]
+    if kind == "transition":
+        line = (
+            f"{record['at']}  {one_line(record['endpoint'], 60)}  "
+            f"{record['from']} → {record['to'].upper()}  {one_line(record['reason'])}"
+        )
+        verdict = record["verdict"]
+        if verdict and verdict["cause"] != "healthy" and record["to"] != "up":
+            line += f"  [{verdict['cause']}/{verdict['kind'] or '-'}]"
+        return line
+    if kind == "local_problem":
+        head = "LOCAL PROBLEM" if record["active"] else "local problem cleared"
+        return f"*  {head}: {one_line(record['reason'])}"
+    if kind == "history_unavailable":
+        return f"!  history unavailable: {one_line(record['reason'])}"
+    return f"!  alert via {record['sink']} failed: {one_line(record['reason'])}"
+
+
+def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
+    """SIGINT/SIGTERM set ``stop`` (main thread only); returns a function that restores."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore

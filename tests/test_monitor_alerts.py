@@ -1,0 +1,384 @@
+"""Alerts: the policy, the sinks against real local receivers, and the engine's use of them."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from gatewatch.model import Verdict
+from gatewatch.monitor import AlertFailed, LocalProblem, Monitor, State, StateChanged
+from gatewatch.monitor.alerts import (
+    AlertConfig,
+    AlertPolicy,
+    local_alert,
+    redact_url,
+    strip_credentials,
+    transition_alert,
+)
+from gatewatch.monitor.sinks import CommandSink, SinkError, WebhookSink
+from gatewatch.monitor.state import TransitionEvent
+from test_monitor_support import T0, FakeProbe, drain, endpoint, identity, wait_for
+
+VERDICT = Verdict(
+    "backend",
+    "upstream_refused",
+    "upstream",
+    "nginx",
+    0.8,
+    "nginx: upstream refused <!channel> & co",
+)
+
+
+def ev(frm: State, to: State, name: str = "shop", at=T0) -> TransitionEvent:
+    return TransitionEvent(at, name, frm, to, VERDICT, f"{frm} → {to}")
+
+
+# ---------------------------------------------------------------- policy
+
+
+def test_policy_alerts_into_and_out_of_problem_states() -> None:
+    p = AlertPolicy()
+    assert not p.should_alert(ev(State.PENDING, State.UP))
+    assert p.should_alert(ev(State.UP, State.DEGRADED))
+    assert p.should_alert(ev(State.DEGRADED, State.DOWN))
+    assert p.should_alert(ev(State.DOWN, State.FLAPPING))
+    assert p.should_alert(ev(State.FLAPPING, State.UP))
+    assert not p.should_alert(ev(State.UP, State.PAUSED))
+    assert not p.should_alert(ev(State.PAUSED, State.PENDING))
+
+
+def test_policy_quiet_states_and_maintenance() -> None:
+    p = AlertPolicy()
+    assert p.should_alert(ev(State.UP, State.DOWN))
+    assert not p.should_alert(ev(State.DOWN, State.MAINTENANCE))
+    assert not p.should_alert(ev(State.MAINTENANCE, State.DOWN))  # told already: still down
+    assert p.should_alert(ev(State.DOWN, State.UP))
+    assert not p.should_alert(ev(State.UP, State.MAINTENANCE))
+    assert p.should_alert(ev(State.MAINTENANCE, State.DOWN))  # the window closed on a failure
+
+
+def test_policy_local_problem_holds_back_then_reconciles() -> None:
+    p = AlertPolicy()
+    p.local = True
+    assert not p.should_alert(ev(State.UP, State.DOWN, "a"))
+    assert not p.should_alert(ev(State.UP, State.DOWN, "b"))
+    assert not p.should_alert(ev(State.DOWN, State.UP, "b"))  # no orphan "recovered"
+    p.local = False
+    due = p.reconcile({"a": State.DOWN, "b": State.UP, "c": State.PAUSED})
+    assert due == [("a", State.UP)]
+    assert p.reconcile({"a": State.DOWN}) == []
+    assert p.should_alert(ev(State.DOWN, State.UP, "a"))
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_alert_json_env_and_escaping() -> None:
+    alert = transition_alert(ev(State.UP, State.DOWN), "https://user:pw@shop.test/health")
+    body = alert.to_json()
+    assert "&lt;!channel&gt; &amp; co" in body["text"]  # Slack cannot be made to ping
+    assert body["url"] == "https://shop.test/health"
+    assert body["state"] == "down" and body["verdict"]["kind"] == "upstream_refused"
+    env = alert.environment()
+    assert env["GATEWATCH_ENDPOINT"] == "shop" and env["GATEWATCH_STATE"] == "down"
+    assert env["GATEWATCH_SUMMARY"] == VERDICT.summary
+    local = local_alert(LocalProblem(True, "4 of 4 endpoints cannot be reached"), T0)
+    assert local.to_json()["probably_local"] and "probably local" in local.text
+
+
+def test_url_redaction() -> None:
+    assert (
+        redact_url("https://hooks.slack.com/services/T0/B0/SECRET") == "https://hooks.slack.com/…"
+    )
+    assert redact_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080/"
+    assert strip_credentials("http://a:b@h:1/p?q") == "http://h:1/p?q"
+
+
+def test_alert_config() -> None:
+    config = AlertConfig.from_mapping(
+        {
+            "command": "notify",
+            "webhook": "http://x/",
+            "webhook_headers": {"A": "env:T"},
+            "webhook_timeout": "2s",
+            "webhook_retries": 3,
+        }
+    )
+    assert config.webhook_timeout == 2 and config.webhook_retries == 3
+    assert config.webhook_headers == (("A", "env:T"),)
+    assert AlertConfig.from_mapping(None) == AlertConfig()
+    for bad in (
+        {"command": ""},
+        {"webhook_retries": -1},
+        {"webhook_headers": {"A": 1}},
+        {"webhook_timeout": "soon"},
+    ):
+        with pytest.raises(ValueError, match="alerts"):
+            AlertConfig.from_mapping(bad)
+
+
+# ---------------------------------------------------------------- a real receiver
+
+
+class Receiver:
+    """A tiny webhook receiver on 127.0.0.1: answers ``statuses`` in turn (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.requests: list[tuple[str, dict[str, str], dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(size) or b"{}")
+                outer.requests.append((self.path, dict(self.headers), body))
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/SECRET"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def refused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ALERT = transition_alert(ev(State.UP, State.DOWN), "http://shop.test/")
+
+
+async def test_webhook_delivers_json_with_text_and_secret_headers(receiver: Receiver) -> None:
+    sink = WebhookSink(
+        receiver.url,
+        headers=[("Authorization", "env:HOOK_TOKEN")],
+        environ={"HOOK_TOKEN": "Bearer s3cret"},
+    )
+    await sink.send(ALERT)
+    await sink.aclose()
+    ((path, headers, body),) = receiver.requests
+    assert path == "/services/T0/SECRET"
+    assert headers["Authorization"] == "Bearer s3cret"
+    assert body["text"].startswith("gatewatch: shop is DOWN") and body["endpoint"] == "shop"
+
+
+async def test_webhook_500_is_retried_then_reported_without_secrets(receiver: Receiver) -> None:
+    receiver.statuses = [500, 502, 503]
+    sink = WebhookSink(
+        receiver.url,
+        retries=2,
+        backoff=0.01,
+        headers=[("X-Token", "env:HOOK_TOKEN")],
+        environ={"HOOK_TOKEN": "s3cret"},
+    )
+    with pytest.raises(SinkError) as failure:
+        await sink.send(ALERT)
+    await sink.aclose()
+    assert len(receiver.requests) == 3 and sink.attempts == 3
+    reason = str(failure.value)
+    assert "after 3 attempt(s): HTTP 503" in reason
+    assert "SECRET" not in reason and "s3cret" not in reason
+
+
+async def test_webhook_recovers_on_retry(receiver: Receiver) -> None:
+    receiver.statuses = [500]
+    sink = WebhookSink(receiver.url, retries=2, backoff=0.01)
+    await sink.send(ALERT)
+    await sink.aclose()
+    assert len(receiver.requests) == 2
+
+
+async def test_webhook_client_error_is_not_retried(receiver: Receiver) -> None:
+    receiver.statuses = [404]
+    sink = WebhookSink(receiver.url, retries=3, backoff=0.01)
+    with pytest.raises(SinkError, match="after 1 attempt"):
+        await sink.send(ALERT)
+    await sink.aclose()
+
+
+async def test_webhook_refused() -> None:
+    url = f"http://127.0.0.1:{refused_port()}/hooks/SECRET"
+    sink = WebhookSink(url, retries=2, backoff=0.01, timeout=1)
+    with pytest.raises(SinkError) as failure:
+        await sink.send(ALERT)
+    await sink.aclose()
+    assert sink.attempts == 3
+    assert "ConnectError" in str(failure.value) and "SECRET" not in str(failure.value)
+
+
+async def test_webhook_missing_secret() -> None:
+    sink = WebhookSink("env:HOOK_URL", environ={})
+    with pytest.raises(SinkError, match="HOOK_URL"):
+        await sink.send(ALERT)
+
+
+async def test_command_gets_json_on_stdin_and_env(tmp_path) -> None:
+    out = tmp_path / "alert.json"
+    script = (
+        "import json, os, sys; d = json.load(sys.stdin); "
+        f"d['env'] = {{k: v for k, v in os.environ.items() if k.startswith('GATEWATCH_')}}; "
+        f"open({str(out)!r}, 'w').write(json.dumps(d))"
+    )
+    sink = CommandSink(f"{sys.executable} -c {json.dumps(script)}")
+    await sink.send(ALERT)
+    data = json.loads(out.read_text())
+    assert data["state"] == "down" and data["text"].startswith("gatewatch:")
+    assert data["env"]["GATEWATCH_ENDPOINT"] == "shop"
+    assert data["env"]["GATEWATCH_STATE"] == "down"
+    assert data["env"]["GATEWATCH_SUMMARY"] == VERDICT.summary
+
+
+async def test_command_failures() -> None:
+    failing = CommandSink(
+        f"{sys.executable} -c \"import sys; sys.stderr.write('boom\\x1b[31m\\n'); sys.exit(3)\""
+    )
+    with pytest.raises(SinkError, match="exited with status 3: boom") as failure:
+        await failing.send(ALERT)
+    assert "\x1b" not in str(failure.value)
+    missing = CommandSink("/nonexistent/gatewatch-notify --token abc")
+    with pytest.raises(SinkError, match="cannot run '/nonexistent/gatewatch-notify'") as failure:
+        await missing.send(ALERT)
+    assert "abc" not in str(failure.value)
+    slow = CommandSink(f'{sys.executable} -c "import time; time.sleep(30)"', timeout=0.3)
+    with pytest.raises(SinkError, match="did not finish"):
+        await slow.send(ALERT)
+
+
+# ---------------------------------------------------------------- through the engine
+
+
+def make(endpoints, probe, **kw) -> Monitor:
+    return Monitor(
+        endpoints, probe=probe, annotate=identity, history=":memory:", resolver_check=None, **kw
+    )
+
+
+def test_engine_alerts_a_webhook_and_reports_a_failing_command(receiver: Receiver) -> None:
+    probe = FakeProbe(failing={"bad"})
+    alerts = {"webhook": receiver.url, "command": "/nonexistent/notify", "webhook_backoff": 0.01}
+    monitor = make([endpoint("bad", interval=0.05)], probe, alerts=alerts)
+    inbox = monitor.events()
+    with monitor:
+        failed = wait_for(inbox, lambda m: isinstance(m, AlertFailed), timeout=3)
+        deadline = time.monotonic() + 2
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert failed.sink == "command" and "cannot run" in failed.reason
+    (_, _, body), *more = receiver.requests
+    assert body["endpoint"] == "bad" and body["state"] == "down" and not more
+
+
+def test_engine_says_probably_local_once_instead_of_paging_each(receiver: Receiver) -> None:
+    names = [f"e{i}" for i in range(4)]
+    probe = FakeProbe(failing=set(names))  # all fail at tcp: refused
+    monitor = make(
+        [endpoint(n, interval=0.05) for n in names], probe, alerts={"webhook": receiver.url}
+    )
+    inbox = monitor.events()
+    with monitor:
+        problem = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=3)
+        wait_for(
+            inbox,
+            lambda m: (
+                isinstance(m, StateChanged)
+                and m.event.to_state == State.DOWN
+                and m.event.endpoint == "e3"
+            ),
+            timeout=3,
+        )
+        time.sleep(0.2)
+        local_alerts = [b for _, _, b in receiver.requests if b["type"] == "local"]
+        assert len(receiver.requests) == 1 and len(local_alerts) == 1
+        assert local_alerts[0]["probably_local"]
+        # The network comes back for three of them; the fourth is really down.
+        probe.failing.difference_update({"e0", "e1", "e2"})
+        cleared = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=3)
+        time.sleep(0.2)
+    assert problem.active and "endpoints cannot be reached at once" in problem.reason
+    assert not cleared.active
+    bodies = [b for _, _, b in receiver.requests]
+    assert [b["type"] for b in bodies] == ["local", "local", "transition"]
+    assert bodies[2]["endpoint"] == "e3" and bodies[2]["state"] == "down"
+
+
+def test_engine_keeps_quiet_in_maintenance(receiver: Receiver) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    start, end = now - timedelta(minutes=1), now + timedelta(hours=1)
+    window = f"{start:%Y-%m-%dT%H:%MZ}/{end:%Y-%m-%dT%H:%MZ}"
+    probe = FakeProbe(failing={"m"})
+    monitor = make(
+        [endpoint("m", interval=0.05, maintenance=[window])],
+        probe,
+        alerts={"webhook": receiver.url},
+    )
+    inbox = monitor.events()
+    with monitor:
+        time.sleep(0.4)
+        assert monitor.snapshot()["m"].state == State.MAINTENANCE
+        assert monitor.snapshot()["m"].consecutive_failures >= 3
+    transitions = [m.event.to_state for m in drain(inbox) if isinstance(m, StateChanged)]
+    assert transitions == [State.MAINTENANCE]
+    assert receiver.requests == []
+
+
+async def test_dispatcher_bounds_concurrent_sends_and_reports_failures() -> None:
+    import asyncio
+
+    from gatewatch.monitor.sinks import AlertDispatcher
+
+    class SlowSink:
+        name = "slow"
+        running = peak = sent = 0
+
+        async def send(self, alert) -> None:
+            SlowSink.running += 1
+            SlowSink.peak = max(SlowSink.peak, SlowSink.running)
+            await asyncio.sleep(0.02)
+            SlowSink.running -= 1
+            SlowSink.sent += 1
+            if alert.endpoint == "e3":
+                raise SinkError("receiver said no")
+            if alert.endpoint == "e4":
+                raise RuntimeError("bug")
+
+        async def aclose(self) -> None:
+            pass
+
+    failures: list[tuple[str, str]] = []
+    dispatcher = AlertDispatcher([SlowSink()], lambda *f: failures.append(f), max_concurrent=3)
+    for i in range(10):
+        dispatcher.send(transition_alert(ev(State.UP, State.DOWN, f"e{i}"), None))
+    await dispatcher.drain(grace=2)
+    assert SlowSink.sent == 10 and SlowSink.peak == 3
+    assert failures == [("slow", "receiver said no"), ("slow", "internal error (RuntimeError)")]

@@ -1,0 +1,336 @@
+"""Scheduling: the grid, jitter bounds, no drift, no overlap, the cap, isolation.
+
+Unit tests drive :class:`Schedule` directly; engine tests use fake probes that sleep, on
+intervals of a tenth of a second, so the whole file runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import statistics
+import threading
+import time
+
+import pytest
+
+from gatewatch.monitor import Monitor, ProbeCompleted, State, StateChanged
+from gatewatch.monitor.schedule import Schedule
+from test_monitor_support import FakeProbe, drain, endpoint, identity, wait_for
+
+
+def make(endpoints, probe, **kw) -> Monitor:
+    kw.setdefault("history", ":memory:")
+    kw.setdefault("annotate", identity)
+    kw.setdefault("resolver_check", None)
+    kw.setdefault("seed", 7)
+    return Monitor(endpoints, probe=probe, **kw)
+
+
+# ---------------------------------------------------------------- the grid, pure
+
+
+def test_first_slot_is_spread_over_the_interval() -> None:
+    rng = random.Random(1)
+    firsts = [Schedule(10, 100.0, rng=rng).due for _ in range(1000)]
+    assert min(firsts) >= 100.0 and max(firsts) < 110.0
+    # Spread, not bunched: every second of the interval gets some endpoints.
+    assert {int(f - 100) for f in firsts} == set(range(10))
+
+
+@pytest.mark.parametrize("jitter", [0.0, 0.1, 0.3])
+def test_jitter_is_bounded_and_never_accumulates(jitter: float) -> None:
+    s = Schedule(5.0, 0.0, jitter=jitter, rng=random.Random(2), spread=False)
+    offsets = []
+    for _ in range(10_000):
+        due = s.advance(s.due)  # a probe that takes no time
+        offsets.append(due - s.base(s.slot))
+    assert s.slot == 10_000  # no slot skipped, no drift: slot k sits at anchor + k·interval
+    assert max(abs(o) for o in offsets) <= jitter * 5.0 + 1e-9
+    if jitter:
+        assert abs(statistics.mean(offsets)) < 0.02 * jitter * 5.0 * 10
+        assert max(offsets) > 0.8 * jitter * 5.0  # the whole range is used
+
+
+def test_overrun_skips_past_slots_and_counts_them() -> None:
+    s = Schedule(1.0, 0.0, jitter=0.0, spread=False)
+    assert s.due == 0.0
+    due = s.advance(3.5)  # the probe of slot 0 took 3.5 s
+    assert due == 4.0 and s.slot == 4 and s.skipped == 3
+
+
+def test_reanchor() -> None:
+    s = Schedule(1.0, 0.0, jitter=0.0, spread=False)
+    s.advance(0.1)
+    s.reanchor(2.0, 50.0, spread=False)
+    assert (s.due, s.slot, s.interval) == (50.0, 0, 2.0)
+    assert s.advance(50.1) == 52.0
+
+
+def test_schedule_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        Schedule(0, 0.0)
+    with pytest.raises(ValueError):
+        Schedule(1, 0.0, jitter=0.7)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def test_probes_of_one_endpoint_never_overlap() -> None:
+    probe = FakeProbe(delay=0.25)
+    monitor = make([endpoint("slow", interval=0.1)], probe)
+    with monitor:
+        time.sleep(1.0)
+    assert probe.overlaps == 0
+    starts = probe.starts["slow"]
+    assert len(starts) >= 3
+    assert all(b - a >= 0.25 for a, b in itertools.pairwise(starts))
+    assert monitor.stats().skipped_slots >= 2
+
+
+def test_concurrency_cap() -> None:
+    probe = FakeProbe(delay=0.1)
+    monitor = make([endpoint(f"e{i}", interval=0.1) for i in range(12)], probe, concurrency=3)
+    with monitor:
+        time.sleep(0.8)
+    assert probe.peak == 3
+    # Waiting for a free slot is lateness, and it shows.
+    assert monitor.stats().lateness_max_ms > 50
+
+
+def test_a_hanging_endpoint_does_not_delay_the_others() -> None:
+    probe = FakeProbe(delay=0.005)
+    probe.delay["hang"] = 3600  # never answers: only the engine's backstop ends it
+    monitor = make(
+        [endpoint("hang", interval=0.1, timeout=0.3), endpoint("fast", interval=0.1)],
+        probe,
+        deadline_grace=0.1,
+        jitter=0.0,
+    )
+    inbox = monitor.events()
+    with monitor:
+        done = wait_for(
+            inbox,
+            lambda m: isinstance(m, ProbeCompleted) and m.endpoint_name == "hang",
+            timeout=3,
+        )
+        time.sleep(0.3)
+    assert isinstance(done, ProbeCompleted)
+    assert done.result.verdict is not None and done.result.verdict.kind == "deadline"
+    assert not done.result.ok
+    fast = probe.starts["fast"]
+    gaps = [b - a for a, b in itertools.pairwise(fast)]
+    assert len(fast) >= 6
+    assert max(gaps) < 0.15  # 100 ms interval, never held up by the hanging one
+    fast_lateness = [
+        m.lateness_ms
+        for m in drain(inbox)
+        if isinstance(m, ProbeCompleted) and m.endpoint_name == "fast"
+    ]
+    assert max(fast_lateness) < 40
+
+
+def test_no_drift_over_many_cycles() -> None:
+    probe = FakeProbe(delay=0.03)  # a probe's duration must not push the next one back
+    monitor = make([endpoint("tick", interval=0.05)], probe, jitter=0.0)
+    with monitor:
+        time.sleep(1.0)
+    starts = probe.starts["tick"]
+    assert len(starts) >= 15
+    errors = [s - (starts[0] + k * 0.05) for k, s in enumerate(starts)]
+    assert max(abs(e) for e in errors) < 0.02, errors
+    assert monitor.stats().lateness_p95_ms < 20
+
+
+def test_jitter_stays_within_bounds_in_the_engine() -> None:
+    probe = FakeProbe()
+    monitor = make([endpoint("j", interval=0.1)], probe, jitter=0.2)
+    with monitor:
+        time.sleep(1.0)
+    starts = probe.starts["j"]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # Consecutive probes: interval ± 2·jitter·interval (plus scheduling noise).
+    assert min(gaps) > 0.06 - 0.01 and max(gaps) < 0.14 + 0.02
+    assert len(starts) >= 8
+
+
+def test_warm_up_runs_before_the_first_probe() -> None:
+    order: list[str] = []
+    probe = FakeProbe()
+
+    async def warm_up() -> None:
+        order.append("warm-up")
+
+    async def recording(ep):
+        order.append("probe")
+        return await probe(ep)
+
+    with make([endpoint(interval=0.05)], recording, warm_up=warm_up):
+        time.sleep(0.2)
+    assert order[0] == "warm-up" and order.count("warm-up") == 1 and "probe" in order
+
+
+def test_probe_now_pause_resume() -> None:
+    probe = FakeProbe()
+    monitor = make([endpoint("a", interval=60)], probe, seed=3)
+    inbox = monitor.events()
+    with monitor:
+        monitor.probe_now("a").result(1)
+        wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2)
+        assert monitor.snapshot()["a"].state == State.UP
+        monitor.pause("a").result(1)
+        paused = wait_for(
+            inbox,
+            lambda m: isinstance(m, StateChanged) and m.event.to_state == State.PAUSED,
+            timeout=2,
+        )
+        assert paused.event.from_state == State.UP
+        monitor.probe_now("a").result(1)
+        count = len(probe.starts["a"])
+        time.sleep(0.2)
+        assert len(probe.starts["a"]) == count  # paused: probe_now does nothing
+        monitor.resume("a").result(1)
+        seen: list = []
+        wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2, seen=seen)
+        transitions = [
+            (m.event.from_state, m.event.to_state) for m in seen if isinstance(m, StateChanged)
+        ]
+        assert transitions[0] == (State.PAUSED, State.PENDING)
+        monitor.pause_all().result(1)
+        assert monitor.snapshot()["a"].state == State.PAUSED
+        monitor.resume_all().result(1)
+    with pytest.raises(KeyError):
+        monitor.pause("nope")
+
+
+def test_add_update_remove_while_running() -> None:
+    probe = FakeProbe()
+    monitor = make([endpoint("a", interval=0.05)], probe)
+    with monitor:
+        monitor.add(endpoint("b", interval=0.05)).result(1)
+        time.sleep(0.3)
+        assert len(probe.starts.get("b", [])) >= 3
+        with pytest.raises(ValueError, match="already"):
+            monitor.add(endpoint("b"))
+        with pytest.raises(ValueError, match="down_after"):
+            monitor.add(endpoint("c", down_after=0))
+        monitor.update(endpoint("b", interval=10)).result(1)
+        time.sleep(0.05)
+        slowed = len(probe.starts["b"])
+        time.sleep(0.3)
+        assert len(probe.starts["b"]) <= slowed + 1  # 10 s now (first slot spread over it)
+        monitor.remove("a").result(1)
+        gone = len(probe.starts["a"])
+        time.sleep(0.2)
+        assert len(probe.starts["a"]) == gone
+        assert set(monitor.snapshot()) == {"b"}
+
+
+def test_stop_is_bounded_and_cancels_in_flight_probes() -> None:
+    cancelled = threading.Event()
+    started = threading.Event()
+
+    async def hang(ep):
+        import asyncio
+
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    monitor = make([endpoint("hang", interval=0.05, timeout=3600)], hang)
+    monitor.start()
+    assert started.wait(2)
+    t0 = time.monotonic()
+    monitor.stop()
+    assert time.monotonic() - t0 < 2
+    assert cancelled.is_set()
+    assert not monitor.running
+
+
+def test_crashing_probe_and_diagnosis_never_stop_the_engine() -> None:
+    calls = {"n": 0}
+    probe = FakeProbe()
+
+    async def flaky(ep):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            raise RuntimeError("bug in a probe")
+        return await probe(ep)
+
+    def bad_annotate(result, history):
+        raise ZeroDivisionError
+
+    monitor = make([endpoint("x", interval=0.05)], flaky, annotate=bad_annotate)
+    inbox = monitor.events()
+    with monitor:
+        time.sleep(0.4)
+    results = [m.result for m in drain(inbox) if isinstance(m, ProbeCompleted)]
+    kinds = {r.verdict.kind if r.verdict else None for r in results}
+    assert "probe_error" in kinds and len(results) >= 4
+
+
+def test_a_bad_setup_becomes_a_config_error_result() -> None:
+    async def setup_error(ep):
+        raise ValueError("shop: environment variable 'TOKEN' is not set")
+
+    monitor = make([endpoint("x", interval=0.05)], setup_error)
+    inbox = monitor.events()
+    with monitor:
+        done = wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2)
+    assert done.result.verdict.kind == "config_error"
+    assert "TOKEN" in done.result.verdict.summary
+
+
+def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None:
+    from gatewatch.model import Hop, Response
+    from gatewatch.monitor.settings import MonitorRules
+    from gatewatch.monitor.status import Slot
+    from test_monitor_support import fail_result
+
+    body = b"x" * 65536
+    response = Response("HTTP/1.1", 502, "Bad Gateway", (("Server", "nginx"),), body, len(body))
+    result = fail_result().replace(response=response, origin=fail_result())
+    result = result.replace(
+        hops=(
+            *result.hops[:-1],
+            Hop(
+                "upstream",
+                "fail",
+                3.0,
+                "502",
+                "http_502",
+                {"first_byte_ms": 2.5, "headers": ["big"]},
+            ),
+        )
+    )
+    slot = Slot(endpoint=endpoint(), rules=MonitorRules())
+    slot.remember(result)
+    assert slot.last_result is result and slot.status().last_result.response.body == body
+    kept = slot.recent[-1]
+    assert kept.response.body == b"" and kept.response.headers == ()
+    assert kept.response.status_code == 502 and kept.response.body_size == len(body)
+    assert kept.origin is None and kept.ok == result.ok
+    assert dict(kept.hop("upstream").detail) == {"first_byte_ms": 2.5}
+    assert [(h.name, h.status, h.ms, h.kind) for h in kept.hops] == [
+        (h.name, h.status, h.ms, h.kind) for h in result.hops
+    ]
+    assert kept.verdict.kind == result.verdict.kind and kept.verdict.evidence == ()
+
+
+def test_a_listener_may_command_the_engine_from_its_own_thread() -> None:
+    monitor = make([endpoint("a", interval=0.05)], FakeProbe())
+    paused = threading.Event()
+
+    def on_message(message) -> None:
+        if isinstance(message, ProbeCompleted) and not paused.is_set():
+            monitor.pause("a").result(timeout=1)  # would deadlock if it were posted
+            paused.set()
+
+    monitor.subscribe(on_message)
+    with monitor:
+        assert paused.wait(2)
+        assert monitor.snapshot()["a"].state == State.PAUSED
