@@ -174,3 +174,39 @@ def test_lab_command_is_wired() -> None:
     from gatewatch.cli import COMMANDS
 
     assert {"probe", "check", "watch", "lab"} <= set(COMMANDS)
+
+
+def test_watch_prints_transitions_and_stops_on_ctrl_c(lab: Lab, tmp_path: Path) -> None:
+    """`gatewatch watch` as a user runs it: JSON lines until SIGINT, then exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "watchlist.toml"
+    path.write_text(
+        'version = 1\n[defaults]\ninterval = "1s"\ntimeout = "1s"\n'
+        f'[[endpoint]]\nname = "dead"\nurl = "http://127.0.0.1:{lab.refused_port}/"\n'
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatewatch", "watch", str(path), "--json",
+         "--history", str(tmp_path / "history.sqlite3")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 15
+        seen: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not any(e.get("to") == "down" for e in seen):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(json.loads(line))
+        assert any(e.get("endpoint") == "dead" and e.get("to") == "down" for e in seen), seen
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
