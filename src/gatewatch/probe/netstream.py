@@ -57,7 +57,8 @@ def _arrival(ancillary: list[tuple[int, int, bytes]], resumed: float) -> float:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
             sec, nsec = struct.unpack("qq", data[:16])
-            behind = (time.time_ns() - (sec * 1_000_000_000 + nsec)) / 1e9
+            stamp_ns: int = sec * 1_000_000_000 + nsec
+            behind = (time.time_ns() - stamp_ns) / 1e9
             if 0 <= behind < 60:  # a clock step would make the stamp meaningless
                 return min(resumed, time.perf_counter() - behind)
     return resumed
