@@ -402,3 +402,11 @@ async def test_trace_event_names_are_what_we_rely_on(lab: Lab) -> None:
         await client.get(lab.url("/ok"), extensions={"trace": trace})
     for step in ("send_request_headers", "send_request_body", "receive_response_headers"):
         assert f"http11.{step}.started" in seen and f"http11.{step}.complete" in seen
+
+
+async def test_ipv6_literal(lab: Lab, prober: Prober) -> None:
+    if not lab.ipv6:
+        pytest.fail("the lab could not bind ::1; IPv6 loopback is expected on CI machines")
+    result = await prober.probe(ep(f"https://[::1]:{lab.https_ports['valid']}/ok", lab))
+    assert result.ok, result.hops
+    assert result.address == "::1" and result.hop("dns").status == "skip"
