@@ -15,6 +15,9 @@ PURE = [
     "gatewatch.monitor",
     "gatewatch.cli",
     "gatewatch.report",
+    "gatewatch.checklist.runner",
+    "gatewatch.checklist.report",
+    "gatewatch.lab",
 ]
 
 

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     board = sub.add_parser("board", help="the live board over a watchlist (the default)")
     board.add_argument("watchlist", nargs="?")
     _probe_parser(sub)
+    from gatewatch.checklist.command import add_diagnose_parser  # light: no httpx import
+
+    add_diagnose_parser(sub)
     c = sub.add_parser("check", help="probe every endpoint of a watchlist once")
     c.add_argument(
         "watchlist",
@@ -245,6 +248,12 @@ def cmd_lab(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run_lab_command(json_output=args.json, host=args.host)
 
 
+def cmd_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.checklist.command import run_diagnose_command
+
+    return run_diagnose_command(args, out, err)
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from gatewatch.tui.app import run_demo
 
@@ -262,6 +271,7 @@ COMMANDS = {
     "check": cmd_check,
     "watch": cmd_watch,
     "lab": cmd_lab,
+    "diagnose": cmd_diagnose,
     "demo": cmd_demo,
     "board": cmd_board,
 }
