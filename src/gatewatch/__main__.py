@@ -1,3 +1,5 @@
-from gatewatch.cli import main
 import sys
+
+from gatewatch.cli import main
+
 sys.exit(main())

@@ -1,0 +1,71 @@
+"""``gatewatch demo``: the board over the loopback fault lab, so a new user with no network
+sees every kind of failure within seconds.
+
+Why a real watchlist file in a temporary folder: the demo should be the product, not a
+mock-up, so adding, editing and saving work exactly as they will on the user's own file.
+The endpoints probe often (a few seconds) so states settle quickly; the flapping one has
+tight thresholds so it flaps within the first minute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatewatch import watchlist as wl
+from gatewatch.model import Endpoint
+
+if TYPE_CHECKING:
+    from gatewatch.lab import Lab
+
+DEMO_INTERVAL = 3.0
+DEMO_TIMEOUT = 5.0
+
+
+def demo_endpoints(lab: Lab) -> list[Endpoint]:
+    """One endpoint per lesson: healthy, slow, gateway 502, DNS, certificates, flapping, 429."""
+    resolvers = (f"{lab.host}:{lab.dns_port}",)
+    ca = lab.ca_bundle
+    host = "app.lab.test"
+
+    def http(path: str, name_host: str = host) -> str:
+        return lab.url(path, host=name_host)
+
+    def https(path: str, cert: str = "valid") -> str:
+        return lab.url(path, scheme="https", cert=cert, host=host)
+
+    def ep(name: str, url: str, *tags: str, **options: Any) -> Endpoint:
+        options.setdefault("interval", DEMO_INTERVAL)
+        return Endpoint(
+            name=name,
+            url=url,
+            timeout=DEMO_TIMEOUT,
+            resolvers=resolvers,
+            tags=("demo", *tags),
+            **options,
+        )
+
+    return [
+        ep("shop", https("/ok"), "prod", ca_bundle=ca),
+        ep("search (slow)", http("/delay/1200")),
+        ep("checkout (gateway 502)", http("/status/502"), "prod", "payments", origin=http("/ok")),
+        ep("api (DNS)", http("/ok", "nx.lab.test")),
+        ep("billing (cert expiring)", https("/ok", "expiring"), "payments", ca_bundle=ca),
+        ep("legacy (cert expired)", https("/ok", "expired"), ca_bundle=ca),
+        ep(
+            "feed (flapping)",
+            http("/flap"),
+            interval=1.5,
+            extra={"down_after": 1, "flap_threshold": 3, "flap_window": "2m"},
+        ),
+        ep("partner (rate limited)", http("/ratelimit")),
+    ]
+
+
+def write_demo_watchlist(lab: Lab, folder: Path) -> wl.Watchlist:
+    """A watchlist file of the demo endpoints in ``folder``; returns it as saved."""
+    path = folder / "watchlist.toml"
+    watchlist = wl.Watchlist.empty(path)
+    for endpoint in demo_endpoints(lab):
+        watchlist = watchlist.with_endpoint(endpoint)
+    return wl.save(watchlist)

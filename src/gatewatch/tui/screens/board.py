@@ -1,0 +1,424 @@
+"""The board: every endpoint on one screen, failing first, live, with its hop strip.
+
+Why it is built this way:
+
+- Rows come from :class:`gatewatch.tui.live.LiveRows` (or, in replay, from the history's
+  ``state_at``); order and filter are pure functions (:mod:`gatewatch.tui.view`); the
+  table (:class:`BoardTable`) redraws only what changed and keeps the cursor on its row.
+- Commands go to the engine (pause, probe now) or through the session (add, edit,
+  delete, save); the engine's answer comes back as messages, so the board shows what
+  the engine did, not what was asked.
+- Disk and history work runs in thread workers; nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.content import Content
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from gatewatch.model import format_time
+from gatewatch.monitor import State
+from gatewatch.text import one_line, visible
+from gatewatch.tui import keys
+from gatewatch.tui.live import Changes
+from gatewatch.tui.looks import state_look, to_content
+from gatewatch.tui.screens.board_edits import EditActions
+from gatewatch.tui.screens.detail import DetailScreen
+from gatewatch.tui.screens.replay_prompt import ReplayPrompt
+from gatewatch.tui.view import (
+    SORT_MODES,
+    UNHEALTHY,
+    Row,
+    SortMode,
+    parse_query,
+    replay_rows,
+    visible_rows,
+)
+from gatewatch.tui.widgets.banner import Banner
+from gatewatch.tui.widgets.board_cells import CellLook
+from gatewatch.tui.widgets.board_table import BoardTable
+
+if TYPE_CHECKING:
+    from gatewatch.tui.app import GatewatchApp
+
+SORT_NAMES = {"state": "failing first", "name": "name", "latency": "slowest first"}
+#: Actions that need a selected endpoint; those that change it are off in replay.
+NEEDS_ROW = {"detail", "edit", "delete", "pause", "probe_now", "checklist"}
+LIVE_ONLY = {"edit", "delete", "pause", "probe_now", "add", "pause_all", "checklist"}
+FILTER_DELAY = 0.15
+
+
+class BoardScreen(EditActions, Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.BOARD)
+
+    sort_mode: reactive[SortMode] = reactive("state", init=False)
+    query_text: reactive[str] = reactive("", init=False)
+
+    def __init__(self) -> None:
+        super().__init__(id="board-screen")
+        self.replay_at: datetime | None = None
+        self._replay: list[Row] = []
+        self._filter_timer: Timer | None = None
+        self._lines: dict[str, tuple[str, object]] = {}
+
+    @property
+    def gw(self) -> GatewatchApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def table(self) -> BoardTable:
+        return self.query_one(BoardTable)
+
+    def compose(self) -> ComposeResult:
+        yield Banner(id="banner-replay", classes="banner")
+        yield Banner(id="banner-local", classes="banner")
+        yield Banner(id="banner-history", classes="banner")
+        yield Input(
+            placeholder="filter: text, #tag, state:down   (enter: keep, esc: clear)",
+            id="filter",
+            compact=True,
+        )
+        yield BoardTable(id="board")
+        yield Static(id="inspector")
+        yield Static(id="status-line")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.update_banners()
+        self.refresh_board()
+        self.table.focus()
+
+    # ------------------------------------------------------------------ drawing
+
+    def rows(self) -> list[Row]:
+        source = self._replay if self.replay_at is not None else self.gw.live.rows.values()
+        return visible_rows(source, parse_query(self.query_text), self.sort_mode)
+
+    def look(self) -> CellLook:
+        now = self.replay_at if self.replay_at is not None else self.gw.clock()
+        return CellLook(palette=self.gw.palette, now=now, console=self.app.console)
+
+    def refresh_board(self, changed: set[str] | None = None, *, reorder: bool = True) -> None:
+        """Show the rows; ``changed`` limits redrawing to those endpoints (None: check all).
+
+        ``reorder=False`` keeps the listed order (no state changed, so failing-first and
+        by-name orders still hold): no sorting a thousand rows for every batch.
+        """
+        if not self.is_mounted:
+            return
+        live = self.gw.live.rows
+        order = self.table.order
+        if reorder or self.replay_at is not None or len(order) != len(live):
+            rows = self.rows()
+        else:
+            rows = [live[name] for name in order if name in live]
+        self.table.present(rows, self.look(), changed)
+        self.update_status(rows)
+        self.update_inspector()
+
+    def redraw(self) -> None:
+        """Every cell again (the theme changed)."""
+        if self.is_mounted:
+            self.table.redraw_all(self.rows(), self.look())
+            self.update_inspector()
+
+    def on_live(self, changes: Changes) -> None:
+        if not self.is_mounted:
+            return  # on_mount draws everything there is
+        if changes.banners:
+            self.update_banners()
+        if self.replay_at is None and changes.names:
+            # Only a state change moves a row in failing-first order; slowest-first moves
+            # with every result; a filter may match differently after any change.
+            reorder = bool(changes.states) or self.sort_mode == "latency" or bool(self.query_text)
+            self.refresh_board(changes.names, reorder=reorder)
+        else:
+            self.update_status()
+
+    def update_banners(self) -> None:
+        live = self.gw.live
+        local = live.local_problem
+        self.query_one("#banner-local", Banner).show(
+            Content.assemble(
+                ("⚠ PROBABLY LOCAL  ", "bold"),
+                (one_line(local, 200), ""),
+                ("  — check your own network, VPN and resolvers before paging anyone", ""),
+            )
+            if local
+            else None
+        )
+        failure = live.history_failure
+        self.query_one("#banner-history", Banner).show(
+            Content.assemble(("⚠ HISTORY UNAVAILABLE  ", "bold"), (one_line(failure, 200), ""))
+            if failure
+            else None
+        )
+        replay = self.query_one("#banner-replay", Banner)
+        if self.replay_at is None:
+            replay.show(None)
+        else:
+            replay.show(
+                Content.assemble(
+                    ("⏪ REPLAY  ", "bold"),
+                    (f"{self.replay_at.astimezone():%Y-%m-%d %H:%M:%S %Z}", "bold"),
+                    ("  as recorded in the history — not live. esc returns to live.", ""),
+                )
+            )
+        self.set_class(self.replay_at is not None, "-replay")
+
+    def update_status(self, rows: list[Row] | None = None) -> None:
+        if rows is None:
+            rows = self.rows()
+        total = len(self._replay) if self.replay_at is not None else len(self.gw.live.rows)
+        counts: dict[State | None, int] = {}
+        for row in rows:
+            counts[row.state] = counts.get(row.state, 0) + 1
+        pieces: list[tuple[str, str]] = [("REPLAY  " if self.replay_at else "", "reverse bold")]
+        pieces.append(
+            (
+                f"{len(rows)} of {total} endpoints" if self.query_text else f"{total} endpoints",
+                "bold",
+            )
+        )
+        for state in (State.DOWN, State.FLAPPING, State.DEGRADED, State.UP, State.PAUSED):
+            if counts.get(state):
+                look = state_look(state)
+                pieces += [
+                    ("  ", ""),
+                    (f"{look.symbol} {counts[state]} {look.word.lower()}", look.role),
+                ]
+        pieces.append((f"   sort: {SORT_NAMES[self.sort_mode]}", "dim"))
+        if self.query_text:
+            pieces.append((f"   filter: {one_line(self.query_text, 40)}", "dim"))
+        if self.gw.session.dirty:
+            pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
+        self.set_line("#status-line", to_content(pieces))
+
+    def update_inspector(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            self.set_line(
+                "#inspector", Content.styled("no endpoint selected — a to add one", "dim")
+            )
+            return
+        look = state_look(row.state)
+        pieces = [
+            (f"{look.symbol} ", look.role),
+            (visible(row.name), "bold"),
+            ("  ", ""),
+            (visible(row.endpoint.url), ""),
+        ]
+        if row.summary:
+            pieces += [
+                ("  — ", "dim"),
+                (one_line(row.summary, 300), "down" if row.state in UNHEALTHY else ""),
+            ]
+        self.set_line("#inspector", to_content(pieces))
+
+    def set_line(self, selector: str, content: Content) -> None:
+        """Update a one-line Static only when it changes, and without a layout pass (its
+        height is fixed): with a thousand endpoints this runs on every batch of results."""
+        if self._lines.get(selector) == (content.plain, content.spans):
+            return
+        self._lines[selector] = (content.plain, content.spans)
+        self.query_one(selector, Static).update(content, layout=False)
+
+    def selected_row(self) -> Row | None:
+        name = self.table.highlighted_name
+        if name is None:
+            return None
+        if self.replay_at is not None:
+            return next((r for r in self._replay if r.name == name), None)
+        return self.gw.live.rows.get(name)
+
+    @on(BoardTable.Highlighted)
+    def _highlighted(self) -> None:
+        self.update_inspector()
+
+    @on(BoardTable.Selected)
+    def _selected(self) -> None:
+        self.action_detail()
+
+    def watch_sort_mode(self) -> None:
+        self.refresh_board()
+
+    def watch_query_text(self) -> None:
+        self.refresh_board()
+
+    # ------------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        value = event.value
+        self._filter_timer = self.set_timer(
+            FILTER_DELAY, lambda: setattr(self, "query_text", value)
+        )
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self.query_text = event.value
+        box = self.query_one("#filter", Input)
+        box.display = bool(event.value)
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        box.value = ""
+        box.display = False
+        self.query_text = ""
+        self.table.focus()
+
+    def action_back(self) -> None:
+        """esc: first the filter, then replay."""
+        box = self.query_one("#filter", Input)
+        if box.has_focus or self.query_text:
+            self.action_clear_filter()
+        elif self.replay_at is not None:
+            self.action_live()
+
+    # ------------------------------------------------------------------ order and cursor
+
+    def action_cycle_sort(self) -> None:
+        self.sort_mode = SORT_MODES[(SORT_MODES.index(self.sort_mode) + 1) % len(SORT_MODES)]
+
+    def action_sort(self, mode: str) -> None:
+        for known in SORT_MODES:
+            if mode == known:
+                self.sort_mode = known
+
+    def action_cursor(self, where: str) -> None:
+        table = self.table
+        moves: dict[str, Callable[[], None]] = {
+            "down": table.action_cursor_down,
+            "up": table.action_cursor_up,
+            "top": lambda: table.move_cursor(row=0),
+            "bottom": lambda: table.move_cursor(row=max(0, table.row_count - 1)),
+        }
+        moves[where]()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in LIVE_ONLY and self.replay_at is not None:
+            return None
+        if action in NEEDS_ROW and self.is_mounted and self.table.highlighted_name is None:
+            return None
+        return True
+
+    # ------------------------------------------------------------------ engine commands
+
+    def action_detail(self) -> None:
+        row = self.selected_row()
+        if row is not None:
+            self.app.push_screen(DetailScreen(row, replay_at=self.replay_at))
+
+    def action_checklist(self) -> None:
+        if (name := self.table.highlighted_name) is not None:
+            self.gw.open_checklist(name)
+
+    def action_pause(self) -> None:
+        if (name := self.table.highlighted_name) is not None:
+            self.toggle_pause(name)
+
+    def toggle_pause(self, name: str) -> None:
+        row = self.gw.live.rows.get(name)
+        if row is None:
+            return
+        if row.state == State.PAUSED:
+            self.gw.engine.resume(name)
+            self.notify(f"resumed {visible(name)}", markup=False)
+        else:
+            self.gw.engine.pause(name)
+            self.notify(f"paused {visible(name)}", markup=False)
+
+    def action_pause_all(self) -> None:
+        rows = self.gw.live.rows.values()
+        if any(r.state != State.PAUSED for r in rows):
+            self.action_pause_all_now()
+        else:
+            self.action_resume_all_now()
+
+    def action_pause_all_now(self) -> None:
+        self.gw.engine.pause_all()
+        self.notify("paused every endpoint (P resumes them)")
+
+    def action_resume_all_now(self) -> None:
+        self.gw.engine.resume_all()
+        self.notify("resumed every endpoint")
+
+    def action_probe_now(self) -> None:
+        if (name := self.table.highlighted_name) is not None:
+            self.probe(name)
+
+    def probe(self, name: str) -> None:
+        try:
+            self.gw.engine.probe_now(name)
+        except KeyError:
+            return
+        self.notify(f"probing {visible(name)} now", markup=False)
+
+    # ------------------------------------------------------------------ replay
+
+    def action_replay(self) -> None:
+        if self.gw.history is None:
+            self.notify("no history to replay from", severity="warning")
+            return
+
+        def chosen(moment: datetime | None) -> None:
+            if moment is not None:
+                self._load_replay(moment)
+
+        self.app.push_screen(ReplayPrompt(self.gw.clock), chosen)
+
+    @work(thread=True, exclusive=True, group="replay")
+    def _load_replay(self, moment: datetime) -> None:
+        history = self.gw.history
+        assert history is not None
+        try:
+            entries = history.state_at(moment)
+        except Exception as exc:
+            self.app.call_from_thread(self._save_failed, f"replay failed: {exc}")
+            return
+        rows = replay_rows(entries, self.gw.session.watchlist.endpoints)
+        self.app.call_from_thread(self.show_replay, moment, rows)
+
+    def show_replay(self, moment: datetime, rows: list[Row]) -> None:
+        keep = self.table.highlighted_name
+        self.replay_at = moment
+        self._replay = rows
+        self.update_banners()
+        self.refresh_board()
+        self.table.restore_cursor(keep)
+        self.refresh_bindings()
+        self.notify(f"replaying {format_time(moment)}; esc returns to live")
+
+    def action_live(self) -> None:
+        if self.replay_at is None:
+            return
+        keep = self.table.highlighted_name
+        self.replay_at = None
+        self._replay = []
+        self.update_banners()
+        self.refresh_board()
+        self.table.restore_cursor(keep)
+        self.refresh_bindings()

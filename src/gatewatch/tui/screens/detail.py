@@ -1,0 +1,198 @@
+"""One endpoint in depth: verdict, hop strip, waterfall, each hop's facts, the response,
+gateway against origin, the last probes per hop, and the recent state changes.
+
+Why a full screen, not a panel: during an incident this is where the engineer reads the
+evidence, so it gets the whole terminal; ``esc`` goes back to the board with the cursor
+where it was. Live: the app hands every batch of engine results to the screens, and this
+one redraws when its endpoint changed. History (state changes, earlier probes for the
+chart) is read in a thread worker, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from gatewatch.monitor import TransitionEvent
+from gatewatch.tui import keys
+from gatewatch.tui.live import Changes
+from gatewatch.tui.looks import hop_strip_wide, to_content
+from gatewatch.tui.screens import detail_parts as parts
+from gatewatch.tui.view import SAMPLES, Row, Sample
+from gatewatch.tui.widgets.hop_chart import HopChart
+from gatewatch.tui.widgets.waterfall import Waterfall
+
+if TYPE_CHECKING:
+    from gatewatch.tui.app import GatewatchApp
+
+EVENT_WINDOW = timedelta(days=7)
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.DETAIL)
+
+    def __init__(self, row: Row, *, replay_at: datetime | None = None) -> None:
+        super().__init__()
+        self.row = row
+        self.replay_at = replay_at
+        self.events: list[TransitionEvent] = []
+        self._history_samples: tuple[Sample, ...] = ()
+
+    @property
+    def gw(self) -> GatewatchApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def name_shown(self) -> str:
+        return self.row.name
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-head")
+        with VerticalScroll(id="detail-body"):
+            yield Static(id="detail-verdict", classes="section")
+            yield Static(id="detail-strip", classes="section")
+            yield Waterfall(id="detail-waterfall", classes="section")
+            yield Static(id="detail-facts", classes="section")
+            yield Static(id="detail-addresses", classes="section")
+            with Horizontal(id="detail-compare", classes="section"):
+                yield Static(id="detail-gateway", classes="side")
+                yield Static(id="detail-origin", classes="side")
+            yield Static(id="detail-response", classes="section")
+            yield HopChart(id="detail-chart", classes="section")
+            yield Static(id="detail-changes", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {
+            "detail-verdict": "Verdict",
+            "detail-strip": "Hops",
+            "detail-waterfall": "Waterfall",
+            "detail-facts": "Hop by hop",
+            "detail-addresses": "Every address",
+            "detail-compare": "Gateway vs origin",
+            "detail-response": "Response",
+            "detail-chart": "Last probes per hop",
+            "detail-changes": "Recent state changes",
+        }
+        for ident, title in titles.items():
+            self.query_one(f"#{ident}").border_title = title
+        self.show()
+        self.load_history()
+
+    # ------------------------------------------------------------------ drawing
+
+    def show(self) -> None:
+        row = self.row
+        result = row.result
+        now = None if self.replay_at is not None else self.gw.clock()
+        self.query_one("#detail-head", Static).update(parts.header(row, now, self.replay_at))
+        self.query_one("#detail-verdict", Static).update(parts.verdict(result))
+        strip = to_content(hop_strip_wide(result)) if result else Content("no probe yet")
+        self.query_one("#detail-strip", Static).update(strip)
+        self.query_one("#detail-waterfall", Waterfall).show(result)
+        self.query_one("#detail-facts", Static).update(parts.facts(result))
+        addresses = parts.addresses(result)
+        box = self.query_one("#detail-addresses", Static)
+        box.display = addresses is not None
+        box.update(addresses or Content(""))
+        sides = parts.sides(result)
+        compare = self.query_one("#detail-compare")
+        compare.display = sides is not None
+        if sides is not None:
+            self.query_one("#detail-gateway", Static).update(sides[0])
+            self.query_one("#detail-origin", Static).update(sides[1])
+        response = result.response if result is not None else None
+        self.query_one("#detail-response", Static).update(parts.response(response))
+        self.query_one("#detail-chart", HopChart).show(self.samples())
+        self.query_one("#detail-changes", Static).update(parts.changes(self.events))
+
+    def samples(self) -> tuple[Sample, ...]:
+        """Live samples, topped up with older ones from the history."""
+        live = self.row.samples
+        if len(live) >= SAMPLES or not self._history_samples:
+            return live
+        return (*self._history_samples, *live)[-SAMPLES:]
+
+    def on_live(self, changes: Changes) -> None:
+        """A batch of engine results arrived; redraw if it concerns this endpoint."""
+        if self.replay_at is not None or self.row.name not in changes.names:
+            return
+        row = self.gw.live.rows.get(self.row.name)
+        if row is not None:
+            self.row = row
+            self.show()
+            if self.row.name in changes.states:
+                self.load_history()
+
+    # ------------------------------------------------------------------ history
+
+    @work(thread=True, exclusive=True, group="detail-history")
+    def load_history(self) -> None:
+        history = self.gw.history
+        if history is None:
+            return
+        until = self.replay_at or self.gw.clock()
+        try:
+            events = history.events(until - EVENT_WINDOW, until, endpoint=self.row.name)
+            records = [] if self.row.samples else history.last_results(self.row.name, SAMPLES)
+        except Exception as exc:  # the history must never take the screen down
+            self.app.call_from_thread(self._history_failed, str(exc))
+            return
+        samples = tuple(Sample.of(r.to_result()) for r in records if r.at <= until)
+        self.app.call_from_thread(self._history_loaded, events, samples)
+
+    def _history_loaded(self, events: list[TransitionEvent], samples: tuple[Sample, ...]) -> None:
+        self.events = events
+        self._history_samples = samples
+        if self.is_mounted:
+            self.show()
+
+    def _history_failed(self, reason: str) -> None:
+        self.notify(f"history: {reason}", severity="warning", markup=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#detail-body", VerticalScroll)
+        if direction == "down":
+            body.scroll_down(animate=False)
+        else:
+            body.scroll_up(animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("probe_now", "pause", "edit", "checklist") and self.replay_at is not None:
+            return None
+        return True
+
+    def action_checklist(self) -> None:
+        self.gw.open_checklist(self.row.name)
+
+    def action_probe_now(self) -> None:
+        self.gw.board.probe(self.row.name)
+
+    def action_pause(self) -> None:
+        self.gw.board.toggle_pause(self.row.name)
+
+    def action_edit(self) -> None:
+        def edited(name: str | None) -> None:
+            if name is None:
+                return
+            row = self.gw.live.rows.get(name)
+            if row is None:
+                self.dismiss()
+                return
+            self.row = row
+            self.show()
+
+        self.gw.board.edit(self.row.name, then=edited)

@@ -1,0 +1,311 @@
+"""The board's table: one line per endpoint, drawn with Textual's line API.
+
+Why not ``DataTable``: measured with ``bench/bench_tui.py`` (1,000 endpoints, 100 results a
+second), every ``DataTable.update_cell`` invalidates the render cache of every cell, so each
+batch of results re-rendered every visible cell, a cursor move re-assembled every visible
+row, and the board's event loop spent most of its time in Rich: key-to-screen p95 ~200 ms,
+and the busy UI thread holding the GIL added ~3 ms p95 to the engine's probe timings.
+
+Here each row is rendered once into two strips (the fixed columns, state and name, and the
+rest) and cached until one of its cells changes; a frame only crops, joins and styles
+cached strips, and only the lines that changed are refreshed. The cursor follows its
+endpoint, not its index, through reorders. Keys and mouse work as in a DataTable
+(up/down/page/home/end, ``enter`` or a click on the selected row to open it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from gatewatch.tui.view import Row
+from gatewatch.tui.widgets.board_cells import CELLS, COLUMNS, CellLook, keys
+
+#: Columns that stay put when the table scrolls sideways (state and name).
+FIXED = 2
+PAD = 1
+
+
+def _column_strip(texts: Sequence[Text], widths: Sequence[int], look: CellLook) -> Strip:
+    """Cells side by side, each cut or padded to its width, one space of padding around."""
+    segments: list[Segment] = []
+    console = look.console
+    for text, width in zip(texts, widths, strict=True):
+        cell = text.copy()
+        cell.no_wrap = True
+        cell.end = ""
+        cell.truncate(width, overflow="ellipsis", pad=False)
+        room = width - cell.cell_len
+        if room > 0:
+            if cell.justify == "right":
+                cell.pad_left(room)
+            else:
+                cell.pad_right(room)
+        segments.append(Segment(" " * PAD))
+        segments.extend(cell.render(console))
+        segments.append(Segment(" " * PAD))
+    return Strip(segments, sum(widths) + 2 * PAD * len(widths))
+
+
+class BoardTable(ScrollView, can_focus=True):
+    """The endpoints table. Call :meth:`present` with the rows to show, in order."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "board--header",
+        "board--cursor",
+        "board--cursor-blurred",
+        "board--even",
+        "board--fixed",
+    }
+
+    DEFAULT_CSS = """
+    BoardTable { height: 1fr; background: $surface; }
+    BoardTable > .board--header { background: $panel; text-style: bold; }
+    BoardTable > .board--even { background: $surface-lighten-1 40%; }
+    BoardTable > .board--fixed { background: $surface; }
+    BoardTable > .board--cursor { background: $block-cursor-background 45%; text-style: bold; }
+    BoardTable > .board--cursor-blurred { background: $block-cursor-blurred-background; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "top", "Top", show=False),
+        Binding("end", "bottom", "Bottom", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, repaint=False, init=False)
+
+    class Highlighted(Message):
+        """The cursor moved to another endpoint (``name`` None when the table is empty)."""
+
+        def __init__(self, name: str | None) -> None:
+            super().__init__()
+            self.name = name
+
+    class Selected(Message):
+        """``enter`` or a click on the highlighted row: open it."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._keys: dict[str, tuple[Any, ...]] = {}
+        self._rows: dict[str, Row] = {}
+        self._strips: dict[str, tuple[Strip, Strip]] = {}
+        self._widths = [width for _, _, width in COLUMNS]
+        self._fixed_width = sum(self._widths[:FIXED]) + 2 * PAD * FIXED
+        self._total_width = sum(self._widths) + 2 * PAD * len(self._widths)
+        self._header: tuple[Strip, Strip] | None = None
+        self._look: CellLook | None = None
+
+    # ------------------------------------------------------------------ what is shown
+
+    @property
+    def order(self) -> list[str]:
+        """The endpoint names as listed, top to bottom."""
+        return list(self._order)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def highlighted_name(self) -> str | None:
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
+
+    def present(
+        self, rows: Sequence[Row], look: CellLook, changed: Iterable[str] | None = None
+    ) -> None:
+        """Show ``rows`` in this order; look again only at rows in ``changed`` (None: all).
+
+        Cheap for rows off screen: a changed row only forgets its strips, and is drawn
+        when (if) it is next on screen.
+        """
+        self._look = look
+        keep = self.highlighted_name
+        wanted = [row.name for row in rows]
+        wanted_set = set(wanted)
+        for gone in set(self._order) - wanted_set:
+            self._keys.pop(gone, None)
+            self._rows.pop(gone, None)
+            self._strips.pop(gone, None)
+        check = wanted_set if changed is None else set(changed) & wanted_set
+        dirty: list[str] = []
+        for row in rows:
+            name = row.name
+            if name not in self._keys or name in check:
+                new = keys(row, look)
+                if new != self._keys.get(name):
+                    self._keys[name] = new
+                    self._strips.pop(name, None)
+                    dirty.append(name)
+                self._rows[name] = row
+        reordered = wanted != self._order
+        if reordered:
+            self._order = wanted
+            self._index = {name: i for i, name in enumerate(wanted)}
+            self.virtual_size = Size(self._total_width, len(wanted) + 1)
+            self.refresh()
+        else:
+            top = round(self.scroll_y)
+            bottom = top + self.scrollable_content_region.height
+            for name in dirty:
+                index = self._index[name]
+                if top <= index < bottom:
+                    self.refresh_line(index + 1)
+        self.restore_cursor(keep, announce=reordered)
+
+    def redraw_all(self, rows: Sequence[Row], look: CellLook) -> None:
+        """Draw every row again (a new theme changes every colour)."""
+        self._keys.clear()
+        self._strips.clear()
+        self._header = None
+        self._rich_style_cache.clear()
+        self.present(rows, look)
+        self.refresh()
+
+    # ------------------------------------------------------------------ the cursor
+
+    def restore_cursor(self, name: str | None, *, announce: bool = False) -> None:
+        """Put the cursor back on ``name``'s row, wherever reordering moved it."""
+        if name is not None and name in self._index:
+            self.move_cursor(row=self._index[name])
+        elif self.cursor_row >= len(self._order):
+            self.move_cursor(row=max(0, len(self._order) - 1))
+        elif announce:
+            self.post_message(self.Highlighted(self.highlighted_name))
+
+    def move_cursor(self, row: int, animate: bool = False) -> None:
+        row = max(0, min(row, len(self._order) - 1))
+        if row != self.cursor_row:
+            self.cursor_row = row
+        self._scroll_to_cursor()
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self.refresh_line(old + 1)
+        self.refresh_line(new + 1)
+        self._scroll_to_cursor()
+        self.post_message(self.Highlighted(self.highlighted_name))
+
+    def _scroll_to_cursor(self) -> None:
+        rows_visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + rows_visible:
+            self.scroll_to(y=self.cursor_row - rows_visible + 1, animate=False)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
+
+    def action_top(self) -> None:
+        self.move_cursor(0)
+
+    def action_bottom(self) -> None:
+        self.move_cursor(len(self._order) - 1)
+
+    def action_select(self) -> None:
+        if (name := self.highlighted_name) is not None:
+            self.post_message(self.Selected(name))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        row = round(self.scroll_y) + offset.y - 1
+        if 0 <= row < len(self._order):
+            if row == self.cursor_row and event.chain >= 2:
+                self.action_select()
+            self.move_cursor(row)
+
+    def on_focus(self) -> None:
+        self.refresh_line(self.cursor_row + 1)
+
+    def on_blur(self) -> None:
+        self.refresh_line(self.cursor_row + 1)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _row_strips(self, name: str) -> tuple[Strip, Strip]:
+        strips = self._strips.get(name)
+        if strips is None:
+            assert self._look is not None
+            texts = [draw(self._rows[name], self._look) for draw, _ in CELLS]
+            strips = (
+                _column_strip(texts[:FIXED], self._widths[:FIXED], self._look),
+                _column_strip(texts[FIXED:], self._widths[FIXED:], self._look),
+            )
+            self._strips[name] = strips
+        return strips
+
+    def _header_strips(self) -> tuple[Strip, Strip]:
+        if self._header is None:
+            assert self._look is not None
+            labels = [Text(label, end="") for _, label, _ in COLUMNS]
+            self._header = (
+                _column_strip(labels[:FIXED], self._widths[:FIXED], self._look),
+                _column_strip(labels[FIXED:], self._widths[FIXED:], self._look),
+            )
+        return self._header
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if self._look is None:
+            return Strip.blank(width, base)
+        if y == 0:
+            fixed, rest = self._header_strips()
+            style = base + self.get_component_rich_style("board--header")
+            fixed_style = style
+        else:
+            index = round(self.scroll_y) + y - 1
+            if index >= len(self._order):
+                return Strip.blank(width, base)
+            fixed, rest = self._row_strips(self._order[index])
+            style = base
+            if index % 2:
+                style += self.get_component_rich_style("board--even")
+            fixed_style = base + self.get_component_rich_style("board--fixed")
+            if index == self.cursor_row:
+                cursor = "board--cursor" if self.has_focus else "board--cursor-blurred"
+                style += self.get_component_rich_style(cursor)
+                fixed_style = style
+        scroll_x = round(self.scroll_x)
+        room = max(0, width - self._fixed_width)
+        visible = rest.crop(scroll_x, scroll_x + room).extend_cell_length(room)
+        line = Strip.join([fixed.apply_style(fixed_style), visible.apply_style(style)])
+        return line.crop(0, width).extend_cell_length(width, style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rich_style_cache.clear()
+        self.refresh()

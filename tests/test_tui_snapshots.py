@@ -1,0 +1,87 @@
+"""A few pinned pictures of the board, the detail screen and the help (pytest-textual-snapshot).
+
+Deterministic: fixed results and a fixed clock (no live probes), config folder in
+tmp_path, cursor blink off, fixed terminal size. Update with ``--snapshot-update`` after
+checking the new pictures by eye.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from gatewatch.tui.app import GatewatchApp
+from gatewatch.tui.screens import endpoint_form
+from test_tui_samples import FakeEngine, cases, clock, local_problem, messages, watchlist_for
+
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(endpoint_form, "CURSOR_BLINK", False)
+
+
+def app_for(tmp_path: Path, theme: str | None = None) -> GatewatchApp:
+    items = cases()
+    watchlist = watchlist_for([c.endpoint for c in items], tmp_path / "watchlist.toml")
+    config = tmp_path / "config"
+    if theme is not None:
+        config.mkdir()
+        (config / "tui.toml").write_text(f'theme = "{theme}"\n')
+    app = GatewatchApp(
+        watchlist,
+        FakeEngine([c.endpoint for c in items]),
+        config_dir=config,
+        clock=clock,
+        start_engine=False,
+        uptime_interval=3600,
+        tick_interval=3600,
+    )
+    return app
+
+
+def fed(*extra: Any) -> Callable[[Pilot[Any]], Any]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.pause()  # let the board mount first
+        app = pilot.app
+        assert isinstance(app, GatewatchApp)
+        engine = app.engine
+        assert isinstance(engine, FakeEngine)
+        engine.publish([*messages(cases()), *extra])
+        app.drain()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_board(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=fed(local_problem()))
+
+
+def test_board_light_theme(snap_compare: Any, tmp_path: Path) -> None:
+    app = app_for(tmp_path, theme="gatewatch-light")
+    assert snap_compare(app, terminal_size=SIZE, run_before=fed())
+
+
+def test_detail_of_a_gateway_502(snap_compare: Any, tmp_path: Path) -> None:
+    # checkout is second in failing-first order: down one row, then describe it.
+    assert snap_compare(
+        app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["j", "d", "wait:200"]
+    )
+
+
+def test_help(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["question_mark"]
+    )
+
+
+def test_add_form_shows_errors_as_you_type(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["a", *"shop"]
+    )
