@@ -702,3 +702,30 @@ def test_lab_serves_other_event_loops() -> None:
                 return (await client.get(lab.url())).text
 
     assert asyncio.run(probe()) == "ok\n"
+
+
+async def test_lab_gateway_fails_like_nginx(lab: Lab) -> None:
+    """The lab's reverse proxy relays for real and, on failure, sends nginx's own page,
+    so gatewatch recognises it as the real nginx (tests/test_real_gateways.py)."""
+    from gatewatch.diagnose import annotate
+    from gatewatch.model import Endpoint
+    from gatewatch.probe import Prober
+
+    prober = Prober(environ={})
+    relayed = await prober.probe(
+        Endpoint(name="ok", url=lab.url(f"/gateway/{lab.http_port}/ok"), timeout=5)
+    )
+    assert relayed.ok and relayed.response is not None and relayed.response.body == b"ok\n"
+    refused = lab.url(f"/gateway/{lab.refused_port}/health")
+    result = annotate(await prober.probe(Endpoint(name="gw", url=refused, timeout=5)))
+    assert result.status_code == 502 and result.verdict is not None
+    assert result.verdict.generator == "nginx" and result.verdict.kind == "upstream_failed"
+    origin = f"http://127.0.0.1:{lab.refused_port}/health"
+    settled = annotate(await prober.probe(Endpoint(name="gw", url=refused, origin=origin,
+                                                   timeout=5)))
+    assert settled.verdict is not None and settled.verdict.kind == "upstream_refused"
+    slow = lab.url(f"/gateway/{lab.http_port}/delay/3000")
+    timed_out = annotate(await prober.probe(Endpoint(name="gw", url=slow, timeout=5)))
+    assert timed_out.status_code == 504
+    assert timed_out.verdict is not None and timed_out.verdict.kind == "upstream_timeout"
+    await prober.aclose()

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from .certs import sni_of
+from .gateway import relay
 from .http_wire import BadRequest, Request, read_request, reason, response, response_head
 from .sockets import arm_reset
 
@@ -285,6 +286,12 @@ async def _echo(ex: Exchange, _arg: str, _app: FaultApp) -> None:
     await ex.respond(200, json.dumps(seen).encode(), content_type="application/json")
 
 
+async def _gateway(ex: Exchange, arg: str, _app: FaultApp) -> None:
+    """A real reverse proxy to 127.0.0.1:{port} that fails with nginx's pages (gateway.py)."""
+    ex.send(await relay(ex.request, arg))
+    await ex.flush()
+
+
 async def _body(ex: Exchange, arg: str, _app: FaultApp) -> None:
     text = unquote(arg, errors="replace")
     await ex.respond(200, text.encode(), content_type="text/plain; charset=utf-8")
@@ -315,6 +322,7 @@ ROUTES: dict[str, tuple[Route, ArgKind]] = {
     "flap": (_flap, "none"),
     "echo": (_echo, "none"),
     "body": (_body, "text"),
+    "gateway": (_gateway, "text"),
 }
 
 

@@ -48,7 +48,15 @@ def demo_endpoints(lab: Lab) -> list[Endpoint]:
     return [
         ep("shop", https("/ok"), "prod", ca_bundle=ca),
         ep("search (slow)", http("/delay/1200")),
-        ep("checkout (gateway 502)", http("/status/502"), "prod", "payments", origin=http("/ok")),
+        # A real reverse proxy in the lab (nginx's error pages) in front of a dead port;
+        # the origin is that port, probed directly: the verdict can say "refused".
+        ep(
+            "checkout (gateway 502)",
+            http(f"/gateway/{lab.refused_port}/health"),
+            "prod",
+            "payments",
+            origin=f"http://127.0.0.1:{lab.refused_port}/health",
+        ),
         ep("api (DNS)", http("/ok", "nx.lab.test")),
         ep("billing (cert expiring)", https("/ok", "expiring"), "payments", ca_bundle=ca),
         ep("legacy (cert expired)", https("/ok", "expired"), ca_bundle=ca),
