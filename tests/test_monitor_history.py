@@ -256,3 +256,27 @@ def test_engine_records_probes_and_transitions() -> None:
     transitions = [(e.endpoint, e.to_state) for e in history.events(since)]
     assert ("bad", State.DOWN) in transitions and ("good", State.UP) in transitions
     history.close()
+
+
+def test_stored_result_keeps_its_status_code() -> None:
+    """Replay shows the HTTP code the board showed then: it must survive storage."""
+    from datetime import UTC, datetime
+
+    from gatewatch.model import Hop, ProbeResult, Response
+    from gatewatch.monitor.history import History
+    from gatewatch.monitor.state import State
+
+    history = History(":memory:", flush_interval=0.01).open()
+    hops = tuple(Hop(name=n, status="ok", ms=1.0) for n in ("dns", "tcp", "tls", "proxy"))
+    result = ProbeResult(
+        name="shop", url="http://shop.test/", started_at=datetime.now(UTC),
+        hops=(*hops, Hop(name="upstream", status="fail", ms=2.0, kind="unexpected_status")),
+        total_ms=5.0,
+        response=Response(http_version="HTTP/1.1", status_code=502, reason="Bad Gateway",
+                          headers=()),
+    )
+    history.record_probe(result, State.DOWN, None)
+    history.flush()
+    [record] = history.last_results("shop", 1)
+    assert record.status_code == 502 and record.to_result().status_code == 502
+    history.close()

@@ -138,7 +138,7 @@ def test_replay_rows_from_history() -> None:
     extra = Endpoint(name="new", url="https://new.example")
     rows = {r.name: r for r in replay_rows(entries, [c.endpoint for c in cases()] + [extra])}
     assert rows["checkout"].state == State.DOWN
-    assert rows["checkout"].result is not None and rows["checkout"].result.status_code is None
+    assert rows["checkout"].result is not None and rows["checkout"].result.status_code == 502
     assert rows["new"].state is None  # unknown then: NO DATA
 
 

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from gatewatch.model import HOP_NAMES, Cause, Hop, HopName, HopStatus, ProbeResult, Verdict
+from gatewatch.model import (
+    HOP_NAMES,
+    Cause,
+    Hop,
+    HopName,
+    HopStatus,
+    ProbeResult,
+    Response,
+    Verdict,
+)
 from gatewatch.monitor.state import State, TransitionEvent
 
 SCHEMA_VERSION = 1
@@ -114,6 +123,12 @@ class ProbeRecord:
             started_at=self.at,
             hops=self.hops,
             total_ms=self.total_ms if self.total_ms is not None else float("nan"),
+            # The status code survives (replay shows it); headers and body are not stored.
+            response=(
+                Response(http_version="", status_code=self.status_code, reason="", headers=())
+                if self.status_code is not None
+                else None
+            ),
             verdict=self.verdict,
         )
 
