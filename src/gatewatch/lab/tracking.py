@@ -55,6 +55,11 @@ class ConnectionTracker:
                 clean = True
             except CLIENT_ERRORS:
                 pass
+            except asyncio.CancelledError:
+                # Cancelled by close(): end quietly. Python 3.11's streams callback calls
+                # task.exception() on a cancelled task and prints a traceback otherwise.
+                if not self._closing:
+                    raise
             except Exception:
                 self.errors.append(traceback.format_exc(limit=8))
             finally:
