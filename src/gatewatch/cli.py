@@ -14,57 +14,22 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gatewatch import __version__
 from gatewatch.model import Endpoint, ProbeResult, result_to_json
+
+if TYPE_CHECKING:
+    from gatewatch.watchlist import Watchlist
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
 
 
 def _probe_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from gatewatch.checklist.command import add_probe_options  # shared with `diagnose`
+
     p = sub.add_parser("probe", help="probe one URL once, hop by hop, and say why it fails")
-    p.add_argument("url")
-    p.add_argument("--name", help="name to report (default: the URL's host)")
-    p.add_argument("--origin", help="URL of the application itself, bypassing the gateway")
-    p.add_argument(
-        "--proxy", help="forward proxy URL (default: HTTP(S)_PROXY from the environment)"
-    )
-    p.add_argument(
-        "--resolver",
-        action="append",
-        default=[],
-        metavar="HOST[:PORT]",
-        help="DNS resolver to ask (repeat to compare several)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="deadline for the whole probe (default 10)",
-    )
-    p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
-    p.add_argument("--ca-bundle", metavar="PATH", help="trust these CA certificates (PEM)")
-    p.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="NAME:VALUE",
-        help="extra request header (VALUE may be env:VAR)",
-    )
-    p.add_argument("--method", default="GET")
-    p.add_argument(
-        "--expect-status",
-        action="append",
-        default=[],
-        metavar="CODE",
-        help="accepted status: 200 or 2xx (repeatable; default 200-399)",
-    )
-    p.add_argument("--expect-body", metavar="TEXT", help="the body must contain TEXT")
-    p.add_argument(
-        "--all-addresses", action="store_true", help="probe every resolved address and report each"
-    )
+    add_probe_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -99,53 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--json", action="store_true")
     lab.add_argument("--host", default="127.0.0.1")
     return parser
-
-
-def _endpoint_from_args(args: argparse.Namespace) -> Endpoint:
-    headers: list[tuple[str, str]] = []
-    for raw in args.header:
-        name, sep, value = raw.partition(":")
-        if not sep or not name.strip():
-            raise ValueError(f"--header needs NAME:VALUE, got {raw!r}")
-        headers.append((name.strip(), value.strip()))
-    expect: list[int | str] = []
-    for raw in args.expect_status:
-        text = raw.strip().lower()
-        if text.isdigit():
-            expect.append(int(text))
-        elif len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
-            expect.append(text)
-        else:
-            raise ValueError(f"--expect-status takes 200 or 2xx, got {raw!r}")
-    if args.timeout <= 0:
-        raise ValueError("--timeout must be positive")
-    from gatewatch.probe.dns import parse_resolver
-
-    for spec in args.resolver:
-        try:
-            parse_resolver(spec)
-        except ValueError as exc:
-            raise ValueError(
-                f"--resolver takes an IP address with an optional port, got {spec!r}"
-            ) from exc
-    import httpx
-
-    name = args.name or httpx.URL(args.url).host or args.url
-    return Endpoint(
-        name=name,
-        url=args.url,
-        timeout=args.timeout,
-        origin=args.origin,
-        proxy=args.proxy,
-        resolvers=tuple(args.resolver),
-        insecure=args.insecure,
-        ca_bundle=args.ca_bundle,
-        headers=tuple(headers),
-        method=args.method.upper(),
-        expect_status=tuple(expect),
-        expect_body=args.expect_body,
-        all_addresses=args.all_addresses,
-    )
 
 
 async def probe_endpoints(
@@ -195,26 +113,36 @@ def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from gatewatch.probe import ProbeSetupError
 
     try:
-        endpoint = _endpoint_from_args(args)
+        from gatewatch.checklist.command import endpoint_from_args
+
+        endpoint = endpoint_from_args(args)
         results = asyncio.run(probe_endpoints([endpoint]))
     except (ValueError, ProbeSetupError) as exc:
         return _fail(str(exc), err)
     return _print_results(results, args.json, False, out)
 
 
-def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from gatewatch.probe import ProbeSetupError
+def _load_watchlist(args: argparse.Namespace, err: TextIO) -> Watchlist | int:
+    """The watchlist named on the command line (or the default), or the exit status."""
     from gatewatch.watchlist import WatchlistError, default_path, load
 
     path = Path(args.watchlist) if args.watchlist else default_path()
     try:
-        watchlist = load(path)
+        return load(path)
     except FileNotFoundError:
         return _fail(f"{path}: no such watchlist", err)
     except WatchlistError as exc:
         return _fail(str(exc), err)
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.probe import ProbeSetupError
+
+    watchlist = _load_watchlist(args, err)
+    if isinstance(watchlist, int):
+        return watchlist
     if not watchlist.endpoints:
-        return _fail(f"{path}: the watchlist has no [[endpoint]]", err)
+        return _fail(f"{watchlist.path}: the watchlist has no [[endpoint]]", err)
     try:
         results = asyncio.run(probe_endpoints(watchlist.endpoints, args.concurrency))
     except ProbeSetupError as exc:
@@ -224,15 +152,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from gatewatch.monitor.watch_command import run_watch
-    from gatewatch.watchlist import WatchlistError, default_path, load
 
-    path = Path(args.watchlist) if args.watchlist else default_path()
-    try:
-        watchlist = load(path)
-    except FileNotFoundError:
-        return _fail(f"{path}: no such watchlist", err)
-    except WatchlistError as exc:
-        return _fail(str(exc), err)
+    watchlist = _load_watchlist(args, err)
+    if isinstance(watchlist, int):
+        return watchlist
     return run_watch(
         watchlist.endpoints,
         watchlist.alerts,
