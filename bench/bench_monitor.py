@@ -31,14 +31,13 @@ import json
 import os
 import platform
 import resource
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from labproc import start_lab, stop_lab
 
 from gatewatch.model import Endpoint
 from gatewatch.monitor import Monitor, ProbeCompleted
@@ -60,30 +59,6 @@ class Collected:
     baseline_ms: list[tuple[float, float]] = field(default_factory=list)
     ok: int = 0
     failed: int = 0
-
-
-def start_lab() -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gatewatch.lab", "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("the lab did not start (no JSON line on stdout)")
-    return proc, json.loads(line)
-
-
-def stop_lab(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def build_endpoints(

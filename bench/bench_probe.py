@@ -34,25 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from labproc import start_lab, stop_lab
 
 from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.probe import Prober
 
 HERE = Path(__file__).resolve().parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def start_lab() -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gatewatch.lab", "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit("the lab did not start")
-    return proc, json.loads(line)
 
 
 def curl_times(url: str, host: str, port: int, ca: str, proxy: str | None) -> dict[str, float]:
@@ -293,8 +281,7 @@ def main() -> int:
             },
         }
     finally:
-        lab.terminate()
-        lab.wait(5)
+        stop_lab(lab)
     for row in report["fidelity"]:
         diffs = "  ".join(
             f"{k} {row[k]['gatewatch']:.2f}/{row[k]['curl']:.2f} ({row[k]['diff']:+.2f})"

@@ -31,8 +31,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labproc import start_lab, stop_lab
 from textual import events
 
 from gatewatch import watchlist as wl
@@ -54,30 +53,6 @@ SIZE = (160, 50)
 
 
 # --------------------------------------------------------------------------- lab and endpoints
-
-
-def start_lab() -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gatewatch.lab", "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("the lab did not start (no JSON line on stdout)")
-    return proc, json.loads(line)
-
-
-def stop_lab(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def watchlist_text(ports: dict[str, Any], count: int, interval: float, delay_ms: int) -> str:
