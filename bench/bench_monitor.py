@@ -214,7 +214,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_percent": report["cpu_percent"] < GOALS["cpu_percent"],
         "rss_mb": report["rss_mb"]["peak"] < GOALS["rss_mb"],
         "lateness_p95_ms": (report["lateness_ms"]["p95"] or 0) < GOALS["lateness_p95_ms"],
-        "timing_error_p95_ms": abs(report["timing_error_ms"]["p95"] or 0)
+        # Judged against the delay the lab really applied: its loop oversleeps under load,
+        # and that is the server's jitter, not the probe's error.
+        "timing_error_p95_ms": abs(report["timing_error_vs_applied_ms"]["p95"] or 0)
         < GOALS["timing_error_p95_ms"],
     }
     report["goals_met"] = goals
@@ -224,6 +226,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def show(report: dict[str, Any]) -> str:
     s, p = report["setup"], report["probes"]
     lat, err = report["lateness_ms"], report["timing_error_ms"]
+    applied = report["timing_error_vs_applied_ms"]
     base = report["upstream_baseline_ms"]
 
     def f(x: float | None) -> str:
@@ -243,13 +246,11 @@ def show(report: dict[str, Any]) -> str:
             f"(goal < 150 MB)  [{mark[ok['rss_mb']]}]",
             f"lateness     p50 {f(lat['p50'])}  p95 {f(lat['p95'])}  p99 {f(lat['p99'])}  "
             f"max {f(lat['max'])} ms (goal p95 < 50)  [{mark[ok['lateness_p95_ms']]}]",
-            f"timing error upstream − {s['delay_ms']} ms over {err['n']} probes: "
-            f"p50 {f(err['p50'])}  p95 {f(err['p95'])}  p99 {f(err['p99'])} ms (goal p95 < 2)  "
-            f"[{mark[ok['timing_error_p95_ms']]}]",
-            f"  against the delay the lab really applied (X-Lab-Delay-Ms): "
-            f"p50 {f(report['timing_error_vs_applied_ms']['p50'])}  "
-            f"p95 {f(report['timing_error_vs_applied_ms']['p95'])}  "
-            f"p99 {f(report['timing_error_vs_applied_ms']['p99'])} ms",
+            f"timing error upstream − delay the lab applied (X-Lab-Delay-Ms), {err['n']} probes: "
+            f"p50 {f(applied['p50'])}  p95 {f(applied['p95'])}  p99 {f(applied['p99'])} ms "
+            f"(goal p95 < 2)  [{mark[ok['timing_error_p95_ms']]}]",
+            f"  against the nominal {s['delay_ms']} ms (includes the lab's oversleep): "
+            f"p50 {f(err['p50'])}  p95 {f(err['p95'])}  p99 {f(err['p99'])} ms",
             f"  for scale: upstream hop of /ok (no delay) p50 {f(base['p50'])}  "
             f"p95 {f(base['p95'])} ms",
         ]
