@@ -631,3 +631,17 @@ def test_default_path_falls_back_to_the_config_folder(
     monkeypatch.delenv("GATEWATCH_WATCHLIST", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert default_path() == tmp_path / "gatewatch" / "watchlist.toml"
+
+
+def test_interval_below_half_a_second_is_a_typo(tmp_path: Path) -> None:
+    path = tmp_path / "watchlist.toml"
+    text = (
+        'version = 1\n[[endpoint]]\nname = "shop"\nurl = "https://shop.test/"\n'
+        'interval = "30ms"\n'
+    )
+    path.write_text(text)
+    with pytest.raises(WatchlistError) as caught:
+        load(path)
+    assert caught.value.line == 5 and "interval" in str(caught.value)
+    assert "at least 0.5s" in str(caught.value)
+    assert path.read_text() == text

@@ -103,8 +103,19 @@ def _proxy(value: object) -> str | None:
     return _check_url(text, "proxy URL")
 
 
+#: Probing more often than this is a typo (30ms for 30s), not monitoring: it would hammer
+#: a production endpoint. Refused with the key's line, like any other bad value.
+MIN_INTERVAL = 0.5
+
+
 def _interval(value: object) -> float:
-    return _positive_duration(value, "an interval")
+    seconds = _positive_duration(value, "an interval")
+    if seconds < MIN_INTERVAL:
+        raise FieldError(
+            f"an interval of at least {MIN_INTERVAL:g}s (probing more often would hammer the "
+            f"endpoint; did you mean seconds?), got {show(value)}"
+        )
+    return seconds
 
 
 def _timeout(value: object) -> float:
