@@ -41,6 +41,7 @@ UPSTREAM_FAULTS: tuple[tuple[str, str], ...] = (
     ("/flap", "200 and 500 on alternate requests"),
     ("/echo", "JSON of the request as received (headers, SNI, port)"),
     ("/body/hello%20world", "200 with that text as the body"),
+    ("/gateway/PORT/path", "a reverse proxy to 127.0.0.1:PORT with nginx's error pages"),
 )
 
 #: DNS name in the lab zone → what it answers.
@@ -65,8 +66,10 @@ def describe(lab: Lab) -> str:
     proxies = lab.proxy_ports
     user, password = lab.proxy_credentials
     https_ok = lab.url("/ok", scheme="https", host="app.lab.test")
+    dead = f"http://{lab.host}:{lab.refused_port}/health"
     examples = (
         (https_ok, f"{dns} {ca}"),
+        (f"{app_http}/gateway/{lab.refused_port}/health", f"{dns} --origin {dead}"),
         (f"{app_http}/status/502?json=1", dns),
         (lab.url("/ok", scheme="https", cert="expired", host="app.lab.test"), f"{dns} {ca}"),
         (https_ok, f"{dns} {ca} --proxy http://{user}:{password}@{lab.host}:{proxies['auth']}"),
