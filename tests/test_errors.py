@@ -77,6 +77,6 @@ def test_unknown_phase_is_still_named() -> None:
     ],
 )
 def test_no_proxy_matching(host: str, no_proxy: str, bypass: bool) -> None:
-    from gatewatch.probe.engine import bypasses_proxy
+    from gatewatch.probe.plan import bypasses_proxy
 
     assert bypasses_proxy(host, no_proxy) is bypass

@@ -12,123 +12,33 @@ failure; only a setup problem (a bad URL, a missing ``env:`` secret) raises.
 from __future__ import annotations
 
 import asyncio
-import base64
-import ipaddress
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from gatewatch import secrets
-from gatewatch.model import (
-    BODY_CAP,
-    AddressResult,
-    Endpoint,
-    Hop,
-    HopName,
-    ProbeResult,
-    Response,
+from gatewatch.model import BODY_CAP, AddressResult, Endpoint, Hop, ProbeResult, Response
+from gatewatch.probe.dns import DnsResolver, HostsFile
+from gatewatch.probe.errors import classify
+from gatewatch.probe.hops import (
+    Attempt,
+    address_result,
+    bracket,
+    dns_hop,
+    http_hops,
 )
-from gatewatch.probe.dns import DnsResolver, HostsFile, Resolution
-from gatewatch.probe.errors import Failure, classify
+from gatewatch.probe.plan import Plan, ProbeSetupError, environment_proxy, make_plan
 from gatewatch.probe.tls import ContextCache, fetch_unverified_leaf, session_facts
 from gatewatch.probe.transport import ProbeTransport, Route, Timeline
+
+__all__ = ["EXPIRING_DAYS", "ProbeSetupError", "Prober", "environment_proxy", "probe"]
 
 USER_AGENT = "gatewatch/0.1 (+probe)"
 #: A certificate with fewer days left than this makes the tls hop a warning.
 EXPIRING_DAYS = 14.0
-
-
-class ProbeSetupError(ValueError):
-    """The endpoint cannot be probed as configured (bad URL, missing secret)."""
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Everything decided before the first packet: what to dial and what to send."""
-
-    url: httpx.URL
-    host: str
-    port: int
-    headers: tuple[tuple[str, str], ...]
-    proxy_url: str | None  # with credentials removed
-    proxy_label: str | None
-    proxy_headers: tuple[tuple[str, str], ...]
-    dial_host: str
-    dial_port: int
-
-
-@dataclass
-class _Attempt:
-    """The outcome of one HTTP attempt against one address (mutable while it runs)."""
-
-    address: str
-    timeline: Timeline
-    response: Response | None = None
-    failure: Failure | None = None
-    end: float | None = None
-    tls_facts: dict[str, Any] | None = None
-
-
-def bypasses_proxy(host: str, no_proxy: str) -> bool:
-    """Whether NO_PROXY exempts ``host``: ``*``, exact names, domain suffixes, IPs, CIDRs."""
-    host = host.lower().strip("[]")
-    for raw in no_proxy.split(","):
-        entry = raw.strip().lower()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        if "://" in entry:
-            entry = entry.split("://", 1)[1]
-        if entry.startswith("[") or entry.count(":") == 1:  # strip a port
-            entry = entry.rsplit(":", 1)[0] if not entry.startswith("[") else entry
-        entry = entry.strip("[]")
-        if "/" in entry:
-            try:
-                if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        entry = entry.removeprefix("*").lstrip(".")
-        if host == entry or host.endswith("." + entry):
-            return True
-    return False
-
-
-def environment_proxy(url: httpx.URL, environ: Mapping[str, str]) -> str | None:
-    """The forward proxy the environment asks for (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY)."""
-
-    def get(name: str) -> str | None:
-        return environ.get(name.lower()) or environ.get(name.upper()) or None
-
-    no_proxy = get("no_proxy")
-    if no_proxy and bypasses_proxy(url.host, no_proxy):
-        return None
-    return get(f"{url.scheme}_proxy") or get("all_proxy")
-
-
-def _split_proxy(proxy: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    """(url without credentials, label for humans, Proxy-Authorization header if any)."""
-    parsed = httpx.URL(proxy)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ProbeSetupError(f"proxy must be an http:// or https:// URL, got {proxy!r}")
-    bare = parsed.copy_with(username=None, password=None)
-    headers: tuple[tuple[str, str], ...] = ()
-    if parsed.username:
-        token = base64.b64encode(f"{parsed.username}:{parsed.password}".encode()).decode()
-        headers = (("Proxy-Authorization", f"Basic {token}"),)
-    label = f"{bare.scheme}://{bare.host}:{bare.port or (443 if bare.scheme == 'https' else 80)}"
-    return str(bare), label, headers
-
-
-def _default_port(url: httpx.URL) -> int:
-    return url.port or (443 if url.scheme == "https" else 80)
 
 
 class Prober:
@@ -187,45 +97,6 @@ class Prober:
         finally:
             server.close()
 
-    # ------------------------------------------------------------------ planning
-
-    def plan(self, endpoint: Endpoint) -> _Plan:
-        try:
-            url = httpx.URL(endpoint.url)
-        except (httpx.InvalidURL, TypeError) as exc:
-            raise ProbeSetupError(f"{endpoint.name}: invalid URL {endpoint.url!r}: {exc}") from exc
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ProbeSetupError(f"{endpoint.name}: URL must be http:// or https:// with a host")
-        try:
-            headers = tuple(
-                (name, secrets.resolve(value, self.environ)) for name, value in endpoint.headers
-            )
-            proxy_spec = (
-                secrets.resolve(endpoint.proxy, self.environ)
-                if endpoint.proxy
-                else environment_proxy(url, self.environ)
-            )
-        except secrets.SecretError as exc:
-            raise ProbeSetupError(f"{endpoint.name}: {exc}") from exc
-        proxy_url = proxy_label = None
-        proxy_headers: tuple[tuple[str, str], ...] = ()
-        dial_host, dial_port = url.host, _default_port(url)
-        if proxy_spec:
-            proxy_url, proxy_label, proxy_headers = _split_proxy(proxy_spec)
-            proxy = httpx.URL(proxy_url)
-            dial_host, dial_port = proxy.host, _default_port(proxy)
-        return _Plan(
-            url=url,
-            host=url.host,
-            port=_default_port(url),
-            headers=headers,
-            proxy_url=proxy_url,
-            proxy_label=proxy_label,
-            proxy_headers=proxy_headers,
-            dial_host=dial_host,
-            dial_port=dial_port,
-        )
-
     # ------------------------------------------------------------------ probing
 
     async def probe(self, endpoint: Endpoint) -> ProbeResult:
@@ -245,7 +116,7 @@ class Prober:
         return await self._probe_one(endpoint)
 
     async def _probe_one(self, endpoint: Endpoint) -> ProbeResult:
-        plan = self.plan(endpoint)
+        plan = make_plan(endpoint, self.environ)
         started_at = datetime.now(UTC)
         start = time.perf_counter()
         loop = asyncio.get_running_loop()
@@ -254,11 +125,11 @@ class Prober:
         resolution = await self.dns.resolve(
             plan.dial_host, endpoint.resolvers, bound=max(deadline_at - loop.time(), 0.001)
         )
-        dns_hop = self._dns_hop(resolution, plan)
+        first_hop = dns_hop(resolution, plan)
         if resolution.status == "fail":
             total = (time.perf_counter() - start) * 1000
             hops = (
-                dns_hop,
+                first_hop,
                 *(Hop(name=n, status="skip") for n in ("tcp", "tls", "proxy", "upstream")),
             )
             return ProbeResult(
@@ -277,10 +148,12 @@ class Prober:
         else:
             attempts = [await self._attempt(endpoint, plan, addresses[0], deadline_at)]
         first = attempts[0]
-        hops = (dns_hop, *self._http_hops(endpoint, plan, first))
+        hops = (first_hop, *http_hops(endpoint, plan, first, self.expiring_days))
         per_address: tuple[AddressResult, ...] = ()
         if len(attempts) > 1:
-            per_address = tuple(self._address_result(endpoint, plan, a) for a in attempts)
+            per_address = tuple(
+                address_result(endpoint, plan, a, self.expiring_days) for a in attempts
+            )
         return ProbeResult(
             name=endpoint.name,
             url=endpoint.url,
@@ -293,11 +166,11 @@ class Prober:
         )
 
     async def _attempt(
-        self, endpoint: Endpoint, plan: _Plan, address: str, deadline_at: float
-    ) -> _Attempt:
+        self, endpoint: Endpoint, plan: Plan, address: str, deadline_at: float
+    ) -> Attempt:
         timeline = Timeline()
         timeline.phase = "tcp"
-        attempt = _Attempt(address=address, timeline=timeline)
+        attempt = Attempt(address=address, timeline=timeline)
         route = Route(
             address=address,
             timeline=timeline,
@@ -317,7 +190,7 @@ class Prober:
             async with asyncio.timeout_at(deadline_at):
                 await self._exchange(endpoint, plan.url, headers, route, attempt)
         except Exception as exc:  # every network failure becomes a Failure, never a crash
-            target = f"{_bracket(address)}:{plan.dial_port}"
+            target = f"{bracket(address)}:{plan.dial_port}"
             attempt.failure = classify(
                 exc,
                 timeline.phase,
@@ -336,7 +209,7 @@ class Prober:
         url: httpx.URL,
         headers: list[tuple[str, str]],
         route: Route,
-        attempt: _Attempt,
+        attempt: Attempt,
     ) -> None:
         timeline = route.timeline
         request = self.client.build_request(
@@ -366,7 +239,7 @@ class Prober:
             await response.aclose()
 
     async def _tls_facts(
-        self, endpoint: Endpoint, plan: _Plan, attempt: _Attempt, deadline_at: float
+        self, endpoint: Endpoint, plan: Plan, attempt: Attempt, deadline_at: float
     ) -> dict[str, Any] | None:
         tl = attempt.timeline
         if tl.ssl_object is not None and tl.tls_end is not None:
@@ -384,227 +257,6 @@ class Prober:
         return None
 
     # ------------------------------------------------------------------ hops
-
-    def _dns_hop(self, resolution: Resolution, plan: _Plan) -> Hop:
-        detail = dict(resolution.detail)
-        detail["name"] = resolution.name
-        if plan.proxy_url:
-            detail["for"] = f"forward proxy {plan.proxy_label}"
-        status = resolution.status
-        return Hop(
-            name="dns",
-            status=status,  # type: ignore[arg-type]
-            ms=resolution.ms,
-            error=resolution.error,
-            kind=resolution.kind,
-            detail=detail,
-        )
-
-    def _http_hops(self, endpoint: Endpoint, plan: _Plan, attempt: _Attempt) -> tuple[Hop, ...]:
-        tl = attempt.timeline
-        failure = attempt.failure
-        failed_at: HopName | None = failure.hop if failure else None
-        end = attempt.end or time.perf_counter()
-        hops: dict[str, Hop] = {}
-
-        # tcp
-        tcp_detail = {"address": attempt.address, "port": plan.dial_port, "local": tl.local_address}
-        if plan.proxy_url:
-            tcp_detail["to"] = f"forward proxy {plan.proxy_label}"
-        if failed_at == "tcp" and failure:
-            hops["tcp"] = Hop(
-                "tcp",
-                "fail",
-                ms=tl.ms(tl.tcp_start, end),
-                error=failure.message,
-                kind=failure.kind,
-                detail=tcp_detail,
-            )
-        else:
-            hops["tcp"] = Hop("tcp", "ok", ms=tl.ms(tl.tcp_start, tl.tcp_end), detail=tcp_detail)
-
-        # proxy (a forward proxy only; a reverse proxy is recognised by diagnose)
-        if not plan.proxy_url:
-            hops["proxy"] = Hop("proxy", "skip")
-        else:
-            detail: dict[str, Any] = {
-                "proxy": plan.proxy_label,
-                "mode": "connect" if plan.url.scheme == "https" else "forward",
-            }
-            if tl.connect_status is not None:
-                detail["connect_status"] = tl.connect_status
-                detail["connect_reason"] = tl.connect_reason
-                via = [v for k, v in tl.connect_headers if k.lower() in ("via", "proxy-agent")]
-                if via:
-                    detail["proxy_agent"] = via[0][:120]
-            forward_407 = (
-                attempt.response is not None
-                and plan.url.scheme == "http"
-                and attempt.response.status_code == 407
-            )
-            if failed_at == "proxy" and failure:
-                hops["proxy"] = Hop(
-                    "proxy",
-                    "fail",
-                    ms=tl.ms(tl.connect_start, tl.connect_end or end),
-                    error=failure.message,
-                    kind=failure.kind,
-                    detail=detail,
-                )
-            elif forward_407:
-                failure = Failure(
-                    "proxy",
-                    "proxy_auth_required",
-                    f"forward proxy {plan.proxy_label} demands authentication "
-                    "(407 Proxy Authentication Required)",
-                )
-                failed_at = "proxy"
-                hops["proxy"] = Hop(
-                    "proxy", "fail", error=failure.message, kind=failure.kind, detail=detail
-                )
-            elif failed_at == "tcp":
-                hops["proxy"] = Hop("proxy", "skip", detail=detail)
-            else:
-                hops["proxy"] = Hop(
-                    "proxy", "ok", ms=tl.ms(tl.connect_start, tl.connect_end), detail=detail
-                )
-
-        # tls
-        if plan.url.scheme != "https":
-            hops["tls"] = Hop("tls", "skip")
-        elif failed_at == "tls" and failure:
-            hops["tls"] = Hop(
-                "tls",
-                "fail",
-                ms=tl.ms(tl.tls_start, end),
-                error=failure.message,
-                kind=failure.kind,
-                detail=attempt.tls_facts or {},
-            )
-        elif tl.tls_end is not None:
-            facts = attempt.tls_facts or {}
-            days = facts.get("days_left")
-            if isinstance(days, float | int) and days < self.expiring_days:
-                hops["tls"] = Hop(
-                    "tls",
-                    "warn",
-                    ms=tl.ms(tl.tls_start, tl.tls_end),
-                    error=f"certificate expires in {days:.1f} days",
-                    kind="expiring_soon",
-                    detail=facts,
-                )
-            else:
-                hops["tls"] = Hop("tls", "ok", ms=tl.ms(tl.tls_start, tl.tls_end), detail=facts)
-        else:
-            hops["tls"] = Hop("tls", "skip")
-
-        hops["upstream"] = self._upstream_hop(
-            endpoint,
-            attempt,
-            failure if failed_at == "upstream" else None,
-            skip=failed_at not in (None, "upstream"),
-        )
-
-        # Hops that come after the first failure in time did not run: show them skipped.
-        # Through a CONNECT tunnel the proxy hop runs before TLS, so walk in time order.
-        failed = False
-        for name in ("tcp", "proxy", "tls", "upstream"):
-            hop = hops[name]
-            if failed and hop.status != "skip":
-                hops[name] = Hop(hop.name, "skip", detail=hop.detail)
-            failed = failed or hop.status == "fail"
-        return tuple(hops[n] for n in ("tcp", "tls", "proxy", "upstream"))
-
-    def _upstream_hop(
-        self, endpoint: Endpoint, attempt: _Attempt, failure: Failure | None, *, skip: bool
-    ) -> Hop:
-        tl = attempt.timeline
-        if skip or tl.request_start is None:
-            return Hop("upstream", "skip")
-        end = attempt.end or time.perf_counter()
-        response = attempt.response
-        detail: dict[str, Any] = {
-            "send_ms": tl.ms(tl.request_start, tl.request_sent),
-            "first_byte_ms": tl.ms(tl.request_sent, tl.first_byte),
-            "transfer_ms": tl.ms(tl.first_byte, tl.body_end),
-        }
-        if response is not None:
-            detail.update(
-                {
-                    "status_code": response.status_code,
-                    "reason": response.reason,
-                    "http_version": response.http_version,
-                    "body_bytes": response.body_size,
-                    "content_length": response.content_length,
-                    "server": response.header("server"),
-                }
-            )
-        wait_ms = tl.ms(tl.request_sent, tl.first_byte)
-        if failure is not None:
-            if failure.reset:
-                detail["reset"] = True
-            if failure.kind == "upstream_invalid_response" and tl.first_bytes:
-                detail["raw_head"] = tl.first_bytes[:200].decode("latin-1")
-            if failure.kind == "truncated_body" and response is not None:
-                declared = response.content_length
-                got = response.body_size
-                message = (
-                    f"{failure.message}: got {got} of {declared} bytes"
-                    if declared
-                    else failure.message
-                )
-                return Hop(
-                    "upstream", "fail", ms=wait_ms, error=message, kind=failure.kind, detail=detail
-                )
-            return Hop(
-                "upstream",
-                "fail",
-                ms=wait_ms if wait_ms is not None else tl.ms(tl.request_sent, end),
-                error=failure.message,
-                kind=failure.kind,
-                detail=detail,
-            )
-        assert response is not None and response.status_code is not None
-        if not endpoint.accepts_status(response.status_code):
-            expected = ", ".join(str(s) for s in endpoint.expect_status) or "200-399"
-            return Hop(
-                "upstream",
-                "fail",
-                ms=wait_ms,
-                error=f"status {response.status_code} {response.reason}".rstrip()
-                + f" (expected {expected})",
-                kind="unexpected_status",
-                detail=detail,
-            )
-        if endpoint.expect_body is not None and endpoint.expect_body not in response.text:
-            return Hop(
-                "upstream",
-                "fail",
-                ms=wait_ms,
-                error=f"body does not contain {endpoint.expect_body!r}",
-                kind="body_mismatch",
-                detail=detail,
-            )
-        return Hop("upstream", "ok", ms=wait_ms, detail=detail)
-
-    def _address_result(self, endpoint: Endpoint, plan: _Plan, attempt: _Attempt) -> AddressResult:
-        hops = self._http_hops(endpoint, plan, attempt)
-        bad = next((h for h in hops if h.status == "fail"), None)
-        tl = attempt.timeline
-        return AddressResult(
-            address=attempt.address,
-            ok=bad is None,
-            status_code=attempt.response.status_code if attempt.response else None,
-            total_ms=((attempt.end or tl.start) - tl.start) * 1000,
-            hops=hops,
-            failed_hop=bad.name if bad else None,
-            kind=bad.kind if bad else None,
-            error=bad.error if bad else None,
-        )
-
-
-def _bracket(address: str) -> str:
-    return f"[{address}]" if ":" in address else address
 
 
 def _response(response: httpx.Response, body: bytes, size: int, complete: bool) -> Response:
