@@ -334,3 +334,27 @@ def test_a_listener_may_command_the_engine_from_its_own_thread() -> None:
     with monitor:
         assert paused.wait(2)
         assert monitor.snapshot()["a"].state == State.PAUSED
+
+
+def test_rename_keeps_state_and_history(tmp_path) -> None:
+    """Renaming on the board must not lose the endpoint's state or its stored probes."""
+    probe = FakeProbe(failing={"old"})
+    monitor = make([endpoint("old", interval=0.1)], probe, history=tmp_path / "history.sqlite3")
+    inbox = monitor.events()
+    with monitor:
+        wait_for(inbox, lambda m: isinstance(m, StateChanged) and m.event.to_state == State.DOWN)
+        assert monitor.history.flush()
+        stored_before = len(monitor.history.last_results("old", 100))
+        renamed = endpoint("new", interval=0.1)
+        probe.failing.add("new")
+        monitor.rename("old", renamed).result(timeout=5)
+        with pytest.raises(ValueError):
+            monitor.rename("new", endpoint("new", interval=0.1))
+        with pytest.raises(KeyError):
+            monitor.rename("old", endpoint("other", interval=0.1))
+        wait_for(inbox, lambda m: isinstance(m, ProbeCompleted) and m.endpoint_name == "new")
+        snapshot = monitor.snapshot()
+        assert "old" not in snapshot and snapshot["new"].state == State.DOWN  # no PENDING
+        assert monitor.history.flush()
+        assert monitor.history.last_results("old", 100) == []
+        assert len(monitor.history.last_results("new", 100)) > stored_before > 0

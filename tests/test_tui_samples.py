@@ -82,6 +82,9 @@ class FakeEngine:
     def update(self, endpoint: Endpoint) -> concurrent.futures.Future[None]:
         return self._record("update", endpoint)
 
+    def rename(self, old_name: str, endpoint: Endpoint) -> concurrent.futures.Future[None]:
+        return self._record("rename", (old_name, endpoint))
+
     def pause(self, name: str) -> concurrent.futures.Future[None]:
         self.publish([StateChanged(event(name, State.UP, State.PAUSED, "paused by the operator"))])
         return self._record("pause", name)

@@ -113,13 +113,14 @@ def test_inbox_is_drained_in_order() -> None:
     assert len(drained) == 6 and not inbox.drain()
 
 
-def test_rename_starts_afresh_and_edit_keeps_history() -> None:
+def test_edit_and_rename_keep_history() -> None:
     live = live_rows()
     shop = live.rows["shop"].endpoint
     live.put_endpoint(shop.replace(interval=5.0), old_name="shop")
     assert len(live.rows["shop"].samples) == 12
     live.put_endpoint(shop.replace(name="shop2"), old_name="shop")
-    assert "shop" not in live.rows and live.rows["shop2"].samples == ()
+    assert "shop" not in live.rows and len(live.rows["shop2"].samples) == 12
+    assert live.rows["shop2"].endpoint.name == "shop2"
 
 
 # --------------------------------------------------------------------------- replay
@@ -263,7 +264,7 @@ def test_session_edits_follow_the_watchlist_and_the_engine(tmp_path: Path) -> No
     session.edit("api", watchlist.find("api").replace(name="api2"))  # type: ignore[union-attr]
     session.delete("batch")
     assert session.dirty
-    assert [c[0] for c in engine.calls] == ["add", "update", "remove", "add", "remove"]
+    assert [c[0] for c in engine.calls] == ["add", "update", "rename", "remove"]
     with pytest.raises(wl.WatchlistError):
         session.add(Endpoint(name="new", url="https://dup.example"))
     session.save()

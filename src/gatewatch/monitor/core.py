@@ -151,6 +151,20 @@ class EngineCore:
             slot.wake()
         self._status(slot)
 
+    def rename(self, old_name: str, endpoint: Endpoint, rules: MonitorRules) -> None:
+        """``old_name`` becomes ``endpoint`` (a new name): state, recent results, schedule
+        and stored history carry over, as for :meth:`update`."""
+        if endpoint.name in self.slots:
+            raise ValueError(f"an endpoint named {endpoint.name!r} is already monitored")
+        slot = self.slots.pop(old_name)
+        self.on_status(old_name, None)
+        self.notifier.forget(old_name)
+        if self.loop is not None:
+            self.notifier.local(self.local.forget(old_name, self.loop.time()), self.slots)
+        self.slots[endpoint.name] = slot
+        self.history.rename_endpoint(old_name, endpoint.name)
+        self.update(endpoint, rules)
+
     def set_paused(self, name: str, paused: bool) -> None:
         slot = self.slots[name]
         self._apply(slot, machine.set_paused(slot.tracker, paused, self.clock(), name=name))

@@ -228,6 +228,17 @@ class Monitor:
         self._require(endpoint.name)
         return self._call(self._core.update, endpoint, rules)
 
+    def rename(self, old_name: str, endpoint: Endpoint) -> concurrent.futures.Future[None]:
+        """``old_name`` is now called ``endpoint.name``; its state and history carry over."""
+        rules = self._validate(endpoint)
+        with self._guard:
+            self._require(old_name)
+            if endpoint.name in self._names:
+                raise ValueError(f"an endpoint named {endpoint.name!r} is already monitored")
+            self._names.discard(old_name)
+            self._names.add(endpoint.name)
+        return self._call(self._core.rename, old_name, endpoint, rules)
+
     def pause(self, name: str) -> concurrent.futures.Future[None]:
         self._require(name)
         return self._call(self._core.set_paused, name, True)

@@ -156,6 +156,14 @@ class History:
         if not self._closed:
             self._queue.put(("probe", result, state, lateness_ms))
 
+    def rename_endpoint(self, old: str, new: str) -> None:
+        """Re-key the stored probes and events of ``old`` as ``new`` (a rename on the board).
+
+        Queued behind the probes already waiting, so none of them is left under the old name.
+        """
+        if not self._closed:
+            self._queue.put(("rename", old, new))
+
     def record_event(self, event: TransitionEvent) -> None:
         if not self._closed:
             self._queue.put(("event", event))
@@ -362,26 +370,32 @@ class History:
     def _write(self, batch: Sequence[Any]) -> None:
         probes: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
+        renames: list[tuple[str, str]] = []
         for item in batch:
             if isinstance(item, tuple) and item[0] == "probe":
                 probes.append(records.probe_row(item[1], item[2], item[3]))
             elif isinstance(item, tuple) and item[0] == "event":
                 events.append(records.event_row(item[1]))
-        if not probes and not events:
+            elif isinstance(item, tuple) and item[0] == "rename":
+                renames.append((item[2], item[1]))  # (new, old) for the UPDATE
+        if not probes and not events and not renames:
             return
         for _attempt in range(2):
             with self._lock:
                 if self._conn is None:
                     return
                 try:
-                    self._insert(self._conn, probes, events)
+                    self._insert(self._conn, probes, events, renames)
                     return
                 except sqlite3.Error as exc:
                     self._fail_over(exc)
 
     @staticmethod
     def _insert(
-        conn: sqlite3.Connection, probes: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
+        conn: sqlite3.Connection,
+        probes: list[tuple[Any, ...]],
+        events: list[tuple[Any, ...]],
+        renames: list[tuple[str, str]] = (),  # type: ignore[assignment]
     ) -> None:
         conn.execute("BEGIN")
         try:
@@ -389,6 +403,9 @@ class History:
                 conn.executemany(records.INSERT_PROBE, probes)
             if events:
                 conn.executemany(records.INSERT_EVENT, events)
+            # After the inserts: rows queued before the rename are re-keyed with the rest.
+            for table in ("probes", "events"):
+                conn.executemany(f"UPDATE {table} SET endpoint = ? WHERE endpoint = ?", renames)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -116,12 +116,12 @@ class LiveRows:
     # ------------------------------------------------------------------ watchlist edits
 
     def put_endpoint(self, endpoint: Endpoint, old_name: str | None = None) -> None:
-        """Add ``endpoint``, or replace ``old_name`` with it (a rename starts afresh)."""
+        """Add ``endpoint``, or replace ``old_name`` with it. An edit or a rename keeps the
+        row's state and samples: the engine carries them over too (``Monitor.rename``)."""
         if old_name is not None and old_name in self.rows:
             old = self.rows.pop(old_name)
-            if old_name == endpoint.name:
-                self.rows[endpoint.name] = replace(old, endpoint=endpoint)
-                return
+            self.rows[endpoint.name] = replace(old, endpoint=endpoint)
+            return
         self.rows[endpoint.name] = Row(endpoint=endpoint)
 
     def remove(self, name: str) -> None:
