@@ -269,14 +269,46 @@ def test_stored_result_keeps_its_status_code() -> None:
     history = History(":memory:", flush_interval=0.01).open()
     hops = tuple(Hop(name=n, status="ok", ms=1.0) for n in ("dns", "tcp", "tls", "proxy"))
     result = ProbeResult(
-        name="shop", url="http://shop.test/", started_at=datetime.now(UTC),
+        name="shop",
+        url="http://shop.test/",
+        started_at=datetime.now(UTC),
         hops=(*hops, Hop(name="upstream", status="fail", ms=2.0, kind="unexpected_status")),
         total_ms=5.0,
-        response=Response(http_version="HTTP/1.1", status_code=502, reason="Bad Gateway",
-                          headers=()),
+        response=Response(
+            http_version="HTTP/1.1", status_code=502, reason="Bad Gateway", headers=()
+        ),
     )
     history.record_probe(result, State.DOWN, None)
     history.flush()
     [record] = history.last_results("shop", 1)
     assert record.status_code == 502 and record.to_result().status_code == 502
+    history.close()
+
+
+def test_uptime_all_matches_uptime_per_endpoint() -> None:
+    """The board's one-query uptime agrees with the per-endpoint query."""
+    from datetime import UTC, datetime
+
+    from gatewatch.model import Hop, ProbeResult
+    from gatewatch.monitor.history import History
+    from gatewatch.monitor.state import State
+
+    history = History(":memory:", flush_interval=0.01).open()
+    now = datetime.now(UTC)
+    for name, oks in (("a", [True, True, False, True]), ("b", [False, False])):
+        for ok in oks:
+            status = "ok" if ok else "fail"
+            hops = tuple(Hop(name=n, status="ok") for n in ("dns", "tcp", "tls", "proxy"))
+            result = ProbeResult(
+                name=name,
+                url=f"http://{name}.test/",
+                started_at=now,
+                hops=(*hops, Hop(name="upstream", status=status)),
+                total_ms=1.0,
+            )
+            history.record_probe(result, State.UP if ok else State.DOWN)
+    assert history.flush()
+    everyone = history.uptime_all(3600)
+    assert everyone == {"a": 75.0, "b": 0.0}
+    assert everyone["a"] == history.uptime("a", 3600)
     history.close()

@@ -192,6 +192,20 @@ class History:
         count, ok = rows[0] if rows else (0, 0)
         return None if not count else 100.0 * (ok or 0) / count
 
+    def uptime_all(self, window: float, *, now: float | None = None) -> dict[str, float]:
+        """Uptime % over ``window`` for every endpoint with probes in it, in one query.
+
+        The board refreshes a thousand rows' uptime at once: one GROUP BY, not a thousand
+        queries. Same rules as :meth:`uptime`; endpoints without probes are absent.
+        """
+        since = (self.clock() if now is None else now) - window
+        rows = self._query(
+            "SELECT endpoint, COUNT(*), SUM(ok) FROM probes WHERE t >= ? "
+            "AND state NOT IN (?, ?) GROUP BY endpoint",
+            (since, *_NOT_COUNTED),
+        )
+        return {name: 100.0 * (ok or 0) / count for name, count, ok in rows if count}
+
     def uptimes(self, endpoint: str, *, now: float | None = None) -> dict[str, float | None]:
         """Uptime % over 1 h, 24 h and 7 d."""
         return {k: self.uptime(endpoint, w, now=now) for k, w in UPTIME_WINDOWS.items()}

@@ -251,7 +251,8 @@ class GatewatchApp(App[int]):
         now = self.clock().timestamp()
         names = list(self.live.rows)
         try:
-            uptimes = {name: history.uptime(name, UPTIME_WINDOW, now=now) for name in names}
+            known = history.uptime_all(UPTIME_WINDOW, now=now)  # one GROUP BY query
+            uptimes: dict[str, float | None] = {name: known.get(name) for name in names}
         except Exception:  # the history reports its own failures (HistoryUnavailable)
             return
         self.call_from_thread(self._uptimes_read, uptimes)
