@@ -115,7 +115,7 @@ class BoardScreen(EditActions, Screen[None]):
         ``reorder=False`` keeps the listed order (no state changed, so failing-first and
         by-name orders still hold): no sorting a thousand rows for every batch.
         """
-        if not self.is_mounted:
+        if not self._table_ready():
             return
         live = self.gw.live.rows
         order = self.table.order
@@ -127,15 +127,30 @@ class BoardScreen(EditActions, Screen[None]):
         self.update_status(rows)
         self.update_inspector()
 
+    def _table_ready(self) -> bool:
+        """Whether the table can be drawn: a screen counts as mounted before its children
+        are, and results may arrive in between. Then draw everything once they are."""
+        if not self.is_mounted:
+            return False
+        if not self.query(BoardTable):
+            self.call_after_refresh(self._draw_everything)
+            return False
+        return True
+
+    def _draw_everything(self) -> None:
+        if self.query(BoardTable):
+            self.update_banners()
+            self.refresh_board()
+
     def redraw(self) -> None:
         """Every cell again (the theme changed)."""
-        if self.is_mounted:
+        if self._table_ready():
             self.table.redraw_all(self.rows(), self.look())
             self.update_inspector()
 
     def on_live(self, changes: Changes) -> None:
-        if not self.is_mounted:
-            return  # on_mount draws everything there is
+        if not self._table_ready():
+            return  # drawn in full (banners and rows) once the widgets are there
         if changes.banners:
             self.update_banners()
         if self.replay_at is None and changes.names:
@@ -321,7 +336,8 @@ class BoardScreen(EditActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_ONLY and self.replay_at is not None:
             return None
-        if action in NEEDS_ROW and self.is_mounted and self.table.highlighted_name is None:
+        tables = self.query(BoardTable) if self.is_mounted else None
+        if action in NEEDS_ROW and tables and tables.first().highlighted_name is None:
             return None
         return True
 
