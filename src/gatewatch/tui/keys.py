@@ -182,6 +182,57 @@ COMMANDS: tuple[Command, ...] = (
     Command("Help", "Keys, symbols and states", "app.help"),
 )
 
+#: The troubleshooting checklist (tui/screens/checklist.py).
+CHECKLIST: tuple[Binding, ...] = (
+    Binding(
+        "escape",
+        "back",
+        "Back",
+        tooltip="Back to the endpoint (from the notes: back to the steps)",
+        id="checklist.back",
+    ),
+    Binding("r", "run", "Run check", tooltip="Run the selected step's check", id="checklist.run"),
+    Binding(
+        "R",
+        "run_all",
+        "Run all",
+        tooltip="Run every step's check, in this order",
+        key_display="R",
+        id="checklist.run_all",
+    ),
+    Binding(
+        "d",
+        "mark('done')",
+        "Done",
+        tooltip="Mark the selected step done (again: clear the mark)",
+        id="checklist.done",
+    ),
+    Binding(
+        "s",
+        "mark('skipped')",
+        "Skip",
+        tooltip="Mark the selected step skipped (again: clear the mark)",
+        id="checklist.skip",
+    ),
+    Binding(
+        "n",
+        "notes",
+        "Notes",
+        tooltip="Write notes for the selected step (esc: back to the steps)",
+        id="checklist.notes",
+    ),
+    Binding(
+        "x",
+        "export",
+        "Export",
+        tooltip="Write the incident report to a file and copy it to the clipboard",
+        id="checklist.export",
+    ),
+    Binding("j", "cursor('down')", "Down", show=False, id="checklist.down"),
+    Binding("k", "cursor('up')", "Up", show=False, id="checklist.up"),
+)
+
+
 #: Symbols on the board, for the help screen.
 LEGEND: tuple[tuple[str, str], ...] = (
     ("✔", "ok / UP"),

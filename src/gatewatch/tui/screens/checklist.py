@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -58,59 +58,11 @@ from gatewatch.checklist.runner import ProberFactory, default_prober
 from gatewatch.checklist.steps import Step
 from gatewatch.model import Endpoint, ProbeResult, format_time
 from gatewatch.text import one_line, visible
+from gatewatch.tui import keys
 from gatewatch.tui.looks import Look, Piece, to_content
 
 #: Seconds of quiet typing before a note is written to disk.
 NOTE_SAVE_DELAY = 0.8
-
-KEYS: tuple[Binding, ...] = (
-    Binding(
-        "escape",
-        "back",
-        "Back",
-        tooltip="Back to the endpoint (from the notes: back to the steps)",
-        id="checklist.back",
-    ),
-    Binding("r", "run", "Run check", tooltip="Run the selected step's check", id="checklist.run"),
-    Binding(
-        "R",
-        "run_all",
-        "Run all",
-        tooltip="Run every step's check, in this order",
-        key_display="R",
-        id="checklist.run_all",
-    ),
-    Binding(
-        "d",
-        "mark('done')",
-        "Done",
-        tooltip="Mark the selected step done (again: clear the mark)",
-        id="checklist.done",
-    ),
-    Binding(
-        "s",
-        "mark('skipped')",
-        "Skip",
-        tooltip="Mark the selected step skipped (again: clear the mark)",
-        id="checklist.skip",
-    ),
-    Binding(
-        "n",
-        "notes",
-        "Notes",
-        tooltip="Write notes for the selected step (esc: back to the steps)",
-        id="checklist.notes",
-    ),
-    Binding(
-        "x",
-        "export",
-        "Export",
-        tooltip="Write the incident report to a file and copy it to the clipboard",
-        id="checklist.export",
-    ),
-    Binding("j", "cursor('down')", "Down", show=False, id="checklist.down"),
-    Binding("k", "cursor('up')", "Up", show=False, id="checklist.up"),
-)
 
 #: How each check outcome (and a step's run state) looks: symbol, word, colour role.
 OUTCOME_LOOKS: Mapping[str | None, Look] = {
@@ -148,7 +100,7 @@ class ChecklistScreen(Screen[None]):
     ``environ`` and ``clock`` are for tests and for the app to share.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+    BINDINGS: ClassVar[list[BindingType]] = list(keys.CHECKLIST)
 
     DEFAULT_CSS = """
     ChecklistScreen #checklist-head { height: auto; padding: 0 1; background: $panel; }

@@ -63,6 +63,7 @@ def help_lines() -> list[Content]:
     lines: list[Content] = []
     lines += key_lines("Board", keys.BOARD)
     lines += key_lines("Endpoint detail", keys.DETAIL)
+    lines += key_lines("Troubleshooting checklist", keys.CHECKLIST)
     lines += key_lines(
         "Everywhere",
         (
