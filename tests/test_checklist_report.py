@@ -12,7 +12,8 @@ import shlex
 import stat
 import subprocess
 import sys
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,12 +68,15 @@ class Tty(io.StringIO):
 
 
 def diagnose(
-    argv: list[str], environ: dict[str, str] | None = None, out: io.StringIO | None = None
+    argv: list[str],
+    environ: dict[str, str] | None = None,
+    out: io.StringIO | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[int, str, str]:
     out = out or io.StringIO()
     err = io.StringIO()
     args = parser().parse_args(["diagnose", *argv, "--retries", "2", "--backoff", "0"])
-    code = run_diagnose_command(args, out, err, environ=environ or {})
+    code = run_diagnose_command(args, out, err, environ=environ or {}, clock=clock)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -266,13 +270,15 @@ def test_diagnose_unhealthy_exit_1_and_markdown(lab: Lab, tmp_path: Path) -> Non
 
 
 def test_diagnose_reads_the_monitors_history(lab: Lab, tmp_path: Path) -> None:
+    """History written at FIXED is read at FIXED: the store's pruning and the load step's
+    window follow the injected clock, so the test holds on any calendar day."""
     database = tmp_path / "history.sqlite3"
-    with History(database) as history:
+    with History(database, clock=FIXED.timestamp) as history:
         for i in range(6):
             past = ok(started_at=FIXED - timedelta(minutes=6 - i))
             history.record_probe(past.replace(name="shop", url=lab.url("/ok")), State.UP)
     argv = [lab.url("/ok"), "--name", "shop", "--history", str(database), "--json"]
-    code, payload, _ = diagnose([*argv, "--report", str(tmp_path / "r.md")])
+    code, payload, _ = diagnose([*argv, "--report", str(tmp_path / "r.md")], clock=lambda: FIXED)
     assert code == 0
     load = next(s for s in json.loads(payload)["steps"] if s["id"] == "load")
     assert load["facts"]["probes"] == 7 and load["outcome"] == "pass"

@@ -16,7 +16,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -178,12 +178,17 @@ def _read_past(path: str | None, name: str, now: datetime) -> Past:
         raise ValueError(f"--history: {path}: no such file")
     from gatewatch.monitor import History
 
-    with History(path) as history:
+    # The store prunes by its clock when it opens: it must agree with ours about "now".
+    with History(path, clock=now.timestamp) as history:
         return from_history(history, name, now=now)
 
 
 async def _diagnose(
-    endpoint: Endpoint, past: Past, settings: CheckSettings, environ: Mapping[str, str]
+    endpoint: Endpoint,
+    past: Past,
+    settings: CheckSettings,
+    environ: Mapping[str, str],
+    clock: Callable[[], datetime],
 ) -> Diagnosis:
     from gatewatch.checklist.runner import diagnose_endpoint
     from gatewatch.probe import Prober
@@ -191,7 +196,9 @@ async def _diagnose(
     prober = Prober(environ=environ)
     try:
         await prober.warm_up()
-        return await diagnose_endpoint(endpoint, prober=prober, past=past, settings=settings)
+        return await diagnose_endpoint(
+            endpoint, prober=prober, past=past, settings=settings, clock=clock
+        )
     finally:
         await prober.aclose()
 
@@ -202,11 +209,16 @@ def run_diagnose_command(
     err: TextIO | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> int:
-    """Run ``gatewatch diagnose``; returns the exit status (0 healthy, 1 not, 2 usage)."""
+    """Run ``gatewatch diagnose``; returns the exit status (0 healthy, 1 not, 2 usage).
+
+    ``clock`` is "now" for reading history and stamping the report (tests inject it).
+    """
     from gatewatch.checklist.context import utc_now
     from gatewatch.probe import ProbeSetupError
 
+    clock = clock or utc_now
     out = out or sys.stdout
     err = err or sys.stderr
     env = os.environ if environ is None else environ
@@ -216,9 +228,9 @@ def run_diagnose_command(
         if args.backoff < 0:
             raise ValueError("--backoff must not be negative")
         endpoint = endpoint_from_args(args)
-        past = _read_past(args.history, endpoint.name, utc_now())
+        past = _read_past(args.history, endpoint.name, clock())
         settings = CheckSettings(retries=args.retries, backoff=args.backoff)
-        diagnosis = asyncio.run(_diagnose(endpoint, past, settings, env))
+        diagnosis = asyncio.run(_diagnose(endpoint, past, settings, env, clock))
     except (ValueError, ProbeSetupError) as exc:
         err.write(f"gatewatch: {visible(str(exc), keep_newlines=True)}\n")
         return EXIT_USAGE

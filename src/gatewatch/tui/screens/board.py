@@ -69,28 +69,33 @@ class BoardScreen(EditActions, Screen[None]):
         self.replay_at: datetime | None = None
         self._replay: list[Row] = []
         self._filter_timer: Timer | None = None
-        self._lines: dict[str, tuple[str, object]] = {}
+        self._lines: dict[Static, tuple[str, object]] = {}
+        # The screen keeps its widgets rather than querying for them: results drained
+        # while the screen is being composed or torn down (a loaded machine widens both
+        # windows) then update a detached widget, harmlessly, instead of raising NoMatches.
+        self.table = BoardTable(id="board")
+        self._banner_replay = Banner(id="banner-replay", classes="banner")
+        self._banner_local = Banner(id="banner-local", classes="banner")
+        self._banner_history = Banner(id="banner-history", classes="banner")
+        self._inspector = Static(id="inspector")
+        self._status_line = Static(id="status-line")
 
     @property
     def gw(self) -> GatewatchApp:
         return self.app  # type: ignore[return-value]
 
-    @property
-    def table(self) -> BoardTable:
-        return self.query_one(BoardTable)
-
     def compose(self) -> ComposeResult:
-        yield Banner(id="banner-replay", classes="banner")
-        yield Banner(id="banner-local", classes="banner")
-        yield Banner(id="banner-history", classes="banner")
+        yield self._banner_replay
+        yield self._banner_local
+        yield self._banner_history
         yield Input(
             placeholder="filter: text, #tag, state:down   (enter: keep, esc: clear)",
             id="filter",
             compact=True,
         )
-        yield BoardTable(id="board")
-        yield Static(id="inspector")
-        yield Static(id="status-line")
+        yield self.table
+        yield self._inspector
+        yield self._status_line
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -115,8 +120,8 @@ class BoardScreen(EditActions, Screen[None]):
         ``reorder=False`` keeps the listed order (no state changed, so failing-first and
         by-name orders still hold): no sorting a thousand rows for every batch.
         """
-        if not self._table_ready():
-            return
+        if not self.is_mounted:
+            return  # on_mount draws everything there is
         live = self.gw.live.rows
         order = self.table.order
         if reorder or self.replay_at is not None or len(order) != len(live):
@@ -127,30 +132,15 @@ class BoardScreen(EditActions, Screen[None]):
         self.update_status(rows)
         self.update_inspector()
 
-    def _table_ready(self) -> bool:
-        """Whether the table can be drawn: a screen counts as mounted before its children
-        are, and results may arrive in between. Then draw everything once they are."""
-        if not self.is_mounted:
-            return False
-        if not self.query(BoardTable):
-            self.call_after_refresh(self._draw_everything)
-            return False
-        return True
-
-    def _draw_everything(self) -> None:
-        if self.query(BoardTable):
-            self.update_banners()
-            self.refresh_board()
-
     def redraw(self) -> None:
         """Every cell again (the theme changed)."""
-        if self._table_ready():
+        if self.is_mounted:
             self.table.redraw_all(self.rows(), self.look())
             self.update_inspector()
 
     def on_live(self, changes: Changes) -> None:
-        if not self._table_ready():
-            return  # drawn in full (banners and rows) once the widgets are there
+        if not self.is_mounted:
+            return  # on_mount draws everything there is
         if changes.banners:
             self.update_banners()
         if self.replay_at is None and changes.names:
@@ -164,7 +154,7 @@ class BoardScreen(EditActions, Screen[None]):
     def update_banners(self) -> None:
         live = self.gw.live
         local = live.local_problem
-        self.query_one("#banner-local", Banner).show(
+        self._banner_local.show(
             Content.assemble(
                 ("⚠ PROBABLY LOCAL  ", "bold"),
                 (one_line(local, 200), ""),
@@ -174,12 +164,12 @@ class BoardScreen(EditActions, Screen[None]):
             else None
         )
         failure = live.history_failure
-        self.query_one("#banner-history", Banner).show(
+        self._banner_history.show(
             Content.assemble(("⚠ HISTORY UNAVAILABLE  ", "bold"), (one_line(failure, 200), ""))
             if failure
             else None
         )
-        replay = self.query_one("#banner-replay", Banner)
+        replay = self._banner_replay
         if self.replay_at is None:
             replay.show(None)
         else:
@@ -218,13 +208,13 @@ class BoardScreen(EditActions, Screen[None]):
             pieces.append((f"   filter: {one_line(self.query_text, 40)}", "dim"))
         if self.gw.session.dirty:
             pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
-        self.set_line("#status-line", to_content(pieces))
+        self.set_line(self._status_line, to_content(pieces))
 
     def update_inspector(self) -> None:
         row = self.selected_row()
         if row is None:
             self.set_line(
-                "#inspector", Content.styled("no endpoint selected — a to add one", "dim")
+                self._inspector, Content.styled("no endpoint selected — a to add one", "dim")
             )
             return
         look = state_look(row.state)
@@ -239,15 +229,15 @@ class BoardScreen(EditActions, Screen[None]):
                 ("  — ", "dim"),
                 (one_line(row.summary, 300), "down" if row.state in UNHEALTHY else ""),
             ]
-        self.set_line("#inspector", to_content(pieces))
+        self.set_line(self._inspector, to_content(pieces))
 
-    def set_line(self, selector: str, content: Content) -> None:
+    def set_line(self, line: Static, content: Content) -> None:
         """Update a one-line Static only when it changes, and without a layout pass (its
         height is fixed): with a thousand endpoints this runs on every batch of results."""
-        if self._lines.get(selector) == (content.plain, content.spans):
+        if self._lines.get(line) == (content.plain, content.spans):
             return
-        self._lines[selector] = (content.plain, content.spans)
-        self.query_one(selector, Static).update(content, layout=False)
+        self._lines[line] = (content.plain, content.spans)
+        line.update(content, layout=False)
 
     def selected_row(self) -> Row | None:
         name = self.table.highlighted_name
@@ -336,8 +326,7 @@ class BoardScreen(EditActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_ONLY and self.replay_at is not None:
             return None
-        tables = self.query(BoardTable) if self.is_mounted else None
-        if action in NEEDS_ROW and tables and tables.first().highlighted_name is None:
+        if action in NEEDS_ROW and self.table.highlighted_name is None:
             return None
         return True
 
