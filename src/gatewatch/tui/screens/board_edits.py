@@ -38,8 +38,7 @@ class EditActions(_Base):
         @property
         def gw(self) -> GatewatchApp: ...
 
-        @property
-        def table(self) -> BoardTable: ...
+        table: BoardTable
 
         def refresh_board(self, changed: set[str] | None = None) -> None: ...
 
