@@ -6,7 +6,6 @@ import json
 import socket
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gatewatch.model import Verdict
-from gatewatch.monitor import AlertFailed, LocalProblem, Monitor, State, StateChanged
+from gatewatch.monitor import (
+    AlertFailed,
+    LocalProblem,
+    Monitor,
+    ProbeCompleted,
+    State,
+    StateChanged,
+)
 from gatewatch.monitor.alerts import (
     AlertConfig,
     AlertPolicy,
@@ -23,6 +29,7 @@ from gatewatch.monitor.alerts import (
     strip_credentials,
     transition_alert,
 )
+from gatewatch.monitor.events import Message
 from gatewatch.monitor.sinks import CommandSink, SinkError, WebhookSink
 from gatewatch.monitor.state import TransitionEvent
 from test_monitor_support import T0, FakeProbe, drain, endpoint, identity, wait_for
@@ -134,13 +141,16 @@ class Receiver:
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
         self.requests: list[tuple[str, dict[str, str], dict]] = []
+        self.arrived = threading.Condition()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(size) or b"{}")
-                outer.requests.append((self.path, dict(self.headers), body))
+                with outer.arrived:
+                    outer.requests.append((self.path, dict(self.headers), body))
+                    outer.arrived.notify_all()
                 status = outer.statuses.pop(0) if outer.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -155,6 +165,12 @@ class Receiver:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self.thread.start()
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` requests have arrived (``timeout`` only bounds a broken test)."""
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise AssertionError(f"{len(self.requests)} of {count} requests in {timeout}s")
 
     def close(self) -> None:
         self.server.shutdown()
@@ -288,10 +304,8 @@ def test_engine_alerts_a_webhook_and_reports_a_failing_command(receiver: Receive
     monitor = make([endpoint("bad", interval=0.05)], probe, alerts=alerts)
     inbox = monitor.events()
     with monitor:
-        failed = wait_for(inbox, lambda m: isinstance(m, AlertFailed), timeout=3)
-        deadline = time.monotonic() + 2
-        while not receiver.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
+        failed = wait_for(inbox, lambda m: isinstance(m, AlertFailed), timeout=10)
+        receiver.wait_for_requests(1)
     assert failed.sink == "command" and "cannot run" in failed.reason
     (_, _, body), *more = receiver.requests
     assert body["endpoint"] == "bad" and body["state"] == "down" and not more
@@ -305,7 +319,7 @@ def test_engine_says_probably_local_once_instead_of_paging_each(receiver: Receiv
     )
     inbox = monitor.events()
     with monitor:
-        problem = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=3)
+        problem = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=10)
         wait_for(
             inbox,
             lambda m: (
@@ -313,16 +327,16 @@ def test_engine_says_probably_local_once_instead_of_paging_each(receiver: Receiv
                 and m.event.to_state == State.DOWN
                 and m.event.endpoint == "e3"
             ),
-            timeout=3,
+            timeout=10,
         )
-        time.sleep(0.2)
+        receiver.wait_for_requests(1)
         local_alerts = [b for _, _, b in receiver.requests if b["type"] == "local"]
         assert len(receiver.requests) == 1 and len(local_alerts) == 1
         assert local_alerts[0]["probably_local"]
         # The network comes back for three of them; the fourth is really down.
         probe.failing.difference_update({"e0", "e1", "e2"})
-        cleared = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=3)
-        time.sleep(0.2)
+        cleared = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=10)
+        receiver.wait_for_requests(3)
     assert problem.active and "endpoints cannot be reached at once" in problem.reason
     assert not cleared.active
     bodies = [b for _, _, b in receiver.requests]
@@ -337,6 +351,7 @@ def test_engine_keeps_quiet_in_maintenance(receiver: Receiver) -> None:
     start, end = now - timedelta(minutes=1), now + timedelta(hours=1)
     window = f"{start:%Y-%m-%dT%H:%MZ}/{end:%Y-%m-%dT%H:%MZ}"
     probe = FakeProbe(failing={"m"})
+    seen: list[Message] = []
     monitor = make(
         [endpoint("m", interval=0.05, maintenance=[window])],
         probe,
@@ -344,10 +359,14 @@ def test_engine_keeps_quiet_in_maintenance(receiver: Receiver) -> None:
     )
     inbox = monitor.events()
     with monitor:
-        time.sleep(0.4)
+        # Three failures in maintenance (each would page outside it), then stop: stopping
+        # drains the alert queue, so an alert wrongly sent would reach the receiver.
+        for _ in range(3):
+            wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=10, seen=seen)
         assert monitor.snapshot()["m"].state == State.MAINTENANCE
         assert monitor.snapshot()["m"].consecutive_failures >= 3
-    transitions = [m.event.to_state for m in drain(inbox) if isinstance(m, StateChanged)]
+    seen += drain(inbox)
+    transitions = [m.event.to_state for m in seen if isinstance(m, StateChanged)]
     assert transitions == [State.MAINTENANCE]
     assert receiver.requests == []
 

@@ -21,7 +21,9 @@ from test_monitor_support import (
     identity,
     ok_result,
     wait_for,
+    wait_until,
 )
+from virtual_time import VirtualClock
 
 NOW = to_timestamp(T0) + 3600  # queries look back from an hour after T0
 
@@ -132,9 +134,7 @@ def test_retention_is_enforced_in_the_background() -> None:
         h.record_probe(ok_result(at=T0 + timedelta(minutes=55)), State.UP, 0)
         h.record_event(event(T0))
         h.flush()
-        deadline = time.monotonic() + 2
-        while len(h.last_results("shop")) > 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: len(h.last_results("shop")) <= 1)
         assert [r.at for r in h.last_results("shop")] == [T0 + timedelta(minutes=55)]
         assert h.events(T0 - timedelta(days=1)) == []
     finally:
@@ -239,15 +239,18 @@ def test_engine_carries_on_with_a_corrupt_database(tmp_path) -> None:
 def test_engine_records_probes_and_transitions() -> None:
     history = History(":memory:", flush_interval=0.01).open()
     probe = FakeProbe(failing={"bad"})
+    clock = VirtualClock()
     monitor = Monitor(
         [endpoint("good", interval=0.05), endpoint("bad", interval=0.05)],
         probe=probe,
         annotate=identity,
         history=history,
         resolver_check=None,
+        loop_factory=clock.loop_factory,
     )
     with monitor:
-        time.sleep(0.4)
+        clock.advance(0.4)
+        clock.release()
     # A History passed in stays open (flushed) for the caller.
     records = history.last_results("bad", 100)
     assert len(records) >= 3 and not any(r.ok for r in records)

@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+import queue
 import time
+from collections.abc import Callable
+from typing import Any
 
 from gatewatch.lab import Lab
 from gatewatch.model import Endpoint
 from gatewatch.monitor import Monitor, ProbeCompleted, State
+from gatewatch.monitor.events import Message
+from gatewatch.monitor.status import EndpointStatus
 from gatewatch.probe import Prober
 from test_monitor_support import drain
 
 
-def run(endpoints: list[Endpoint], seconds: float, **kw) -> tuple[Monitor, list]:
+def run(
+    endpoints: list[Endpoint],
+    done: Callable[[dict[str, EndpointStatus], list[Message]], bool],
+    *,
+    within: float = 30.0,
+    **kw: Any,
+) -> tuple[Monitor, list[Any]]:
+    """Run the engine until ``done(snapshot, messages so far)`` holds.
+
+    ``within`` only bounds a broken engine: a loaded machine merely takes longer, and the
+    test then judges what it saw, not how much of it fitted into a fixed sleep.
+    """
     monitor = Monitor(
         endpoints, prober=Prober(environ={}), history=":memory:", resolver_check=None, **kw
     )
     inbox = monitor.events()
+    messages: list[Message] = []
     with monitor:
-        time.sleep(seconds)
-        snapshot = monitor.snapshot()
-    return monitor, [snapshot, *drain(inbox)]
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                messages.append(inbox.get(timeout=0.05))
+                continue  # take everything queued before judging
+            except queue.Empty:
+                pass
+            snapshot = monitor.snapshot()
+            if done(snapshot, messages):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not done within {within}s: {snapshot!r}"[:2000])
+    return monitor, [snapshot, *messages, *drain(inbox)]
 
 
 def completed(messages: list, name: str) -> list[ProbeCompleted]:
@@ -43,15 +70,20 @@ def test_states_and_verdicts_from_real_probes(lab: Lab) -> None:
             ca_bundle=lab.ca_bundle,
         ),
     ]
-    monitor, (snapshot, *messages) = run(endpoints, 1.6)
-    states = {name: status.state for name, status in snapshot.items()}
-    assert states == {
+    wanted = {
         "ok": State.UP,
         "500": State.DOWN,
         "refused": State.DOWN,
         "hang": State.DOWN,
         "tls": State.UP,
     }
+
+    def done(snapshot: dict[str, EndpointStatus], messages: list[Message]) -> bool:
+        states = {name: status.state for name, status in snapshot.items()}
+        return states == wanted and len(completed(messages, "ok")) >= 6
+
+    monitor, (snapshot, *messages) = run(endpoints, done)
+    assert {name: status.state for name, status in snapshot.items()} == wanted
     refused = completed(messages, "refused")[-1].result
     assert refused.failed_hop.name == "tcp" and refused.verdict.cause == "network"
     assert completed(messages, "500")[-1].result.verdict.cause == "backend"
@@ -61,8 +93,11 @@ def test_states_and_verdicts_from_real_probes(lab: Lab) -> None:
     # The hanging endpoint never delayed the others: /ok kept its 200 ms cadence.
     ok = completed(messages, "ok")
     assert len(ok) >= 6 and lab.hits("/ok") - hits_before >= 6
-    assert max(m.lateness_ms for m in ok) < 50
-    assert monitor.stats().lateness_p95_ms < 50
+    # A hanging probe holding the others up would make them late by its whole 500 ms
+    # deadline; scheduling noise on a loaded machine stays well under this bound (the
+    # engine's real lateness is measured by bench/bench_monitor.py, not here).
+    assert max(m.lateness_ms for m in ok) < 250
+    assert monitor.stats().lateness_p95_ms < 250
     assert not lab.handler_errors
 
 
@@ -76,11 +111,19 @@ def test_timings_survive_the_engine(lab: Lab) -> None:
         ),
         Endpoint(name="hang", url=lab.url("/hang"), interval=0.2, timeout=0.4),
     ]
-    _, (_, *messages) = run(endpoints, 1.6)
-    delays = [m.result.hop("upstream").ms for m in completed(messages, "delay")]
-    assert len(delays) >= 4
-    errors = sorted(ms - 100 for ms in delays)
-    assert 0 <= errors[len(errors) // 2] < 10, errors  # median error, loopback noise allowed
+    _, (_, *messages) = run(endpoints, lambda _s, m: len(completed(m, "delay")) >= 4)
+    errors = []
+    for message in completed(messages, "delay"):
+        result = message.result
+        upstream = result.hop("upstream").ms
+        applied = result.response.header("x-lab-delay-ms") if result.response else None
+        assert upstream is not None and applied is not None, result
+        # Against the delay the lab really applied (its own loop oversleeps on a loaded
+        # machine): what is left is the probe's error, which kernel timestamps keep small.
+        errors.append(upstream - float(applied))
+    errors.sort()
+    assert len(errors) >= 4
+    assert -1 <= errors[len(errors) // 2] < 10, errors  # median error, loopback noise allowed
 
 
 def test_flapping_endpoint(lab: Lab) -> None:
@@ -91,5 +134,5 @@ def test_flapping_endpoint(lab: Lab) -> None:
         timeout=2,
         extra={"down_after": 1, "flap_threshold": 3, "flap_window": "1m"},
     )
-    _, (snapshot, *_messages) = run([ep], 1.0)
+    _, (snapshot, *_messages) = run([ep], lambda s, _m: s["flap"].state == State.FLAPPING)
     assert snapshot["flap"].state == State.FLAPPING

@@ -1,22 +1,29 @@
 """Scheduling: the grid, jitter bounds, no drift, no overlap, the cap, isolation.
 
 Unit tests drive :class:`Schedule` directly; engine tests use fake probes that sleep, on
-intervals of a tenth of a second, so the whole file runs in a few seconds.
+an engine loop whose clock is virtual (tests/virtual_time.py): exact, and fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import statistics
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.monitor import Monitor, ProbeCompleted, State, StateChanged
+from gatewatch.monitor.core import ProbeFn
+from gatewatch.monitor.events import Message
 from gatewatch.monitor.schedule import Schedule
-from test_monitor_support import FakeProbe, drain, endpoint, identity, wait_for
+from test_monitor_support import FakeProbe, drain, endpoint, identity
+from virtual_time import VirtualClock
 
 
 def make(endpoints, probe, **kw) -> Monitor:
@@ -75,25 +82,55 @@ def test_schedule_rejects_bad_input() -> None:
 
 
 # ---------------------------------------------------------------- the engine
+#
+# The engine's loop runs on virtual time (tests/virtual_time.py): ``clock.advance(1.0)``
+# lets a second pass and returns once everything due in it has run, so counts and
+# timings are exact however busy the machine is.
+
+
+@contextlib.contextmanager
+def running(monitor: Monitor, clock: VirtualClock) -> Iterator[Monitor]:
+    monitor.start()
+    try:
+        yield monitor
+    finally:
+        clock.release()  # stop's own timeouts must be able to fire
+        monitor.stop()
+
+
+def virtual(endpoints: list[Endpoint], probe: ProbeFn, **kw: Any) -> tuple[Monitor, VirtualClock]:
+    clock = VirtualClock()
+    return make(endpoints, probe, loop_factory=clock.loop_factory, **kw), clock
+
+
+def completed(messages: list[Message], name: str | None = None) -> list[ProbeCompleted]:
+    return [
+        m
+        for m in messages
+        if isinstance(m, ProbeCompleted) and (name is None or m.endpoint_name == name)
+    ]
 
 
 def test_probes_of_one_endpoint_never_overlap() -> None:
     probe = FakeProbe(delay=0.25)
-    monitor = make([endpoint("slow", interval=0.1)], probe)
-    with monitor:
-        time.sleep(1.0)
+    monitor, clock = virtual([endpoint("slow", interval=0.1)], probe, jitter=0.0)
+    with running(monitor, clock):
+        clock.advance(1.0)
     assert probe.overlaps == 0
     starts = probe.starts["slow"]
     assert len(starts) >= 3
+    # Each probe starts at the first slot of the grid after the last one ended.
     assert all(b - a >= 0.25 for a, b in itertools.pairwise(starts))
+    assert all(b - a <= 0.3 + 1e-9 for a, b in itertools.pairwise(starts))
     assert monitor.stats().skipped_slots >= 2
 
 
 def test_concurrency_cap() -> None:
     probe = FakeProbe(delay=0.1)
-    monitor = make([endpoint(f"e{i}", interval=0.1) for i in range(12)], probe, concurrency=3)
-    with monitor:
-        time.sleep(0.8)
+    endpoints = [endpoint(f"e{i}", interval=0.1) for i in range(12)]
+    monitor, clock = virtual(endpoints, probe, concurrency=3)
+    with running(monitor, clock):
+        clock.advance(0.8)
     assert probe.peak == 3
     # Waiting for a free slot is lateness, and it shows.
     assert monitor.stats().lateness_max_ms > 50
@@ -102,56 +139,50 @@ def test_concurrency_cap() -> None:
 def test_a_hanging_endpoint_does_not_delay_the_others() -> None:
     probe = FakeProbe(delay=0.005)
     probe.delay["hang"] = 3600  # never answers: only the engine's backstop ends it
-    monitor = make(
+    monitor, clock = virtual(
         [endpoint("hang", interval=0.1, timeout=0.3), endpoint("fast", interval=0.1)],
         probe,
         deadline_grace=0.1,
         jitter=0.0,
     )
     inbox = monitor.events()
-    with monitor:
-        done = wait_for(
-            inbox,
-            lambda m: isinstance(m, ProbeCompleted) and m.endpoint_name == "hang",
-            timeout=3,
-        )
-        time.sleep(0.3)
-    assert isinstance(done, ProbeCompleted)
+    with running(monitor, clock):
+        clock.advance(0.7)  # the backstop fires 0.4 s after the hanging probe starts
+    seen = drain(inbox)
+    hung = completed(seen, "hang")
+    assert hung, "the hanging probe was never ended"
+    done = hung[0]
     assert done.result.verdict is not None and done.result.verdict.kind == "deadline"
     assert not done.result.ok
     fast = probe.starts["fast"]
     gaps = [b - a for a, b in itertools.pairwise(fast)]
     assert len(fast) >= 6
-    assert max(gaps) < 0.15  # 100 ms interval, never held up by the hanging one
-    fast_lateness = [
-        m.lateness_ms
-        for m in drain(inbox)
-        if isinstance(m, ProbeCompleted) and m.endpoint_name == "fast"
-    ]
-    assert max(fast_lateness) < 40
+    assert max(abs(g - 0.1) for g in gaps) < 1e-6  # on the grid, never held up by "hang"
+    assert max(m.lateness_ms for m in completed(seen, "fast")) < 1
 
 
 def test_no_drift_over_many_cycles() -> None:
     probe = FakeProbe(delay=0.03)  # a probe's duration must not push the next one back
-    monitor = make([endpoint("tick", interval=0.05)], probe, jitter=0.0)
-    with monitor:
-        time.sleep(1.0)
+    monitor, clock = virtual([endpoint("tick", interval=0.05)], probe, jitter=0.0)
+    with running(monitor, clock):
+        clock.advance(1.0)
     starts = probe.starts["tick"]
-    assert len(starts) >= 15
+    assert len(starts) >= 19
     errors = [s - (starts[0] + k * 0.05) for k, s in enumerate(starts)]
-    assert max(abs(e) for e in errors) < 0.02, errors
-    assert monitor.stats().lateness_p95_ms < 20
+    assert max(abs(e) for e in errors) < 1e-6, errors
+    assert monitor.stats().lateness_p95_ms < 1
 
 
 def test_jitter_stays_within_bounds_in_the_engine() -> None:
     probe = FakeProbe()
-    monitor = make([endpoint("j", interval=0.1)], probe, jitter=0.2)
-    with monitor:
-        time.sleep(1.0)
+    monitor, clock = virtual([endpoint("j", interval=0.1)], probe, jitter=0.2)
+    with running(monitor, clock):
+        clock.advance(1.0)
     starts = probe.starts["j"]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    # Consecutive probes: interval ± 2·jitter·interval (plus scheduling noise).
-    assert min(gaps) > 0.06 - 0.01 and max(gaps) < 0.14 + 0.02
+    # Consecutive probes: interval ± 2·jitter·interval, and jitter is really applied.
+    assert min(gaps) >= 0.06 - 1e-9 and max(gaps) <= 0.14 + 1e-9
+    assert len({round(g, 6) for g in gaps}) > 1
     assert len(starts) >= 8
 
 
@@ -162,37 +193,39 @@ def test_warm_up_runs_before_the_first_probe() -> None:
     async def warm_up() -> None:
         order.append("warm-up")
 
-    async def recording(ep):
+    async def recording(ep: Endpoint) -> ProbeResult:
         order.append("probe")
         return await probe(ep)
 
-    with make([endpoint(interval=0.05)], recording, warm_up=warm_up):
-        time.sleep(0.2)
+    monitor, clock = virtual([endpoint(interval=0.05)], recording, warm_up=warm_up)
+    with running(monitor, clock):
+        clock.advance(0.2)
     assert order[0] == "warm-up" and order.count("warm-up") == 1 and "probe" in order
 
 
 def test_probe_now_pause_resume() -> None:
     probe = FakeProbe()
-    monitor = make([endpoint("a", interval=60)], probe, seed=3)
+    monitor, clock = virtual([endpoint("a", interval=60)], probe, seed=3)
     inbox = monitor.events()
-    with monitor:
+    with running(monitor, clock):
         monitor.probe_now("a").result(1)
-        wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2)
+        clock.settle()
+        assert len(completed(drain(inbox))) == 1
         assert monitor.snapshot()["a"].state == State.UP
         monitor.pause("a").result(1)
-        paused = wait_for(
-            inbox,
-            lambda m: isinstance(m, StateChanged) and m.event.to_state == State.PAUSED,
-            timeout=2,
-        )
-        assert paused.event.from_state == State.UP
+        clock.settle()
+        changes = [m for m in drain(inbox) if isinstance(m, StateChanged)]
+        assert [(c.event.from_state, c.event.to_state) for c in changes] == [
+            (State.UP, State.PAUSED)
+        ]
         monitor.probe_now("a").result(1)
         count = len(probe.starts["a"])
-        time.sleep(0.2)
-        assert len(probe.starts["a"]) == count  # paused: probe_now does nothing
+        clock.advance(120)
+        assert len(probe.starts["a"]) == count  # paused: neither probe_now nor the schedule
         monitor.resume("a").result(1)
-        seen: list = []
-        wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2, seen=seen)
+        clock.settle()  # resuming probes at once
+        seen = drain(inbox)
+        assert len(completed(seen)) == 1
         transitions = [
             (m.event.from_state, m.event.to_state) for m in seen if isinstance(m, StateChanged)
         ]
@@ -206,23 +239,24 @@ def test_probe_now_pause_resume() -> None:
 
 def test_add_update_remove_while_running() -> None:
     probe = FakeProbe()
-    monitor = make([endpoint("a", interval=0.05)], probe)
-    with monitor:
+    monitor, clock = virtual([endpoint("a", interval=0.05)], probe, jitter=0.0)
+    with running(monitor, clock):
         monitor.add(endpoint("b", interval=0.05)).result(1)
-        time.sleep(0.3)
-        assert len(probe.starts.get("b", [])) >= 3
+        clock.advance(0.3)
+        assert len(probe.starts.get("b", [])) >= 5
         with pytest.raises(ValueError, match="already"):
             monitor.add(endpoint("b"))
         with pytest.raises(ValueError, match="down_after"):
             monitor.add(endpoint("c", down_after=0))
         monitor.update(endpoint("b", interval=10)).result(1)
-        time.sleep(0.05)
+        clock.settle()
         slowed = len(probe.starts["b"])
-        time.sleep(0.3)
+        clock.advance(5)
         assert len(probe.starts["b"]) <= slowed + 1  # 10 s now (first slot spread over it)
         monitor.remove("a").result(1)
+        clock.settle()
         gone = len(probe.starts["a"])
-        time.sleep(0.2)
+        clock.advance(1)
         assert len(probe.starts["a"]) == gone
         assert set(monitor.snapshot()) == {"b"}
 
@@ -264,23 +298,25 @@ def test_crashing_probe_and_diagnosis_never_stop_the_engine() -> None:
     def bad_annotate(result, history):
         raise ZeroDivisionError
 
-    monitor = make([endpoint("x", interval=0.05)], flaky, annotate=bad_annotate)
+    monitor, clock = virtual([endpoint("x", interval=0.05)], flaky, annotate=bad_annotate)
     inbox = monitor.events()
-    with monitor:
-        time.sleep(0.4)
-    results = [m.result for m in drain(inbox) if isinstance(m, ProbeCompleted)]
+    with running(monitor, clock):
+        clock.advance(0.4)
+    results = [m.result for m in completed(drain(inbox))]
     kinds = {r.verdict.kind if r.verdict else None for r in results}
-    assert "probe_error" in kinds and len(results) >= 4
+    assert "probe_error" in kinds and len(results) >= 7
 
 
 def test_a_bad_setup_becomes_a_config_error_result() -> None:
     async def setup_error(ep):
         raise ValueError("shop: environment variable 'TOKEN' is not set")
 
-    monitor = make([endpoint("x", interval=0.05)], setup_error)
+    monitor, clock = virtual([endpoint("x", interval=0.05)], setup_error)
     inbox = monitor.events()
-    with monitor:
-        done = wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2)
+    with running(monitor, clock):
+        clock.advance(0.1)
+    done = completed(drain(inbox))[0]
+    assert done.result.verdict is not None
     assert done.result.verdict.kind == "config_error"
     assert "TOKEN" in done.result.verdict.summary
 
@@ -322,27 +358,33 @@ def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None
 
 
 def test_a_listener_may_command_the_engine_from_its_own_thread() -> None:
-    monitor = make([endpoint("a", interval=0.05)], FakeProbe())
+    monitor, clock = virtual([endpoint("a", interval=0.05)], FakeProbe())
     paused = threading.Event()
 
-    def on_message(message) -> None:
+    def on_message(message: Message) -> None:
         if isinstance(message, ProbeCompleted) and not paused.is_set():
             monitor.pause("a").result(timeout=1)  # would deadlock if it were posted
             paused.set()
 
     monitor.subscribe(on_message)
-    with monitor:
-        assert paused.wait(2)
+    with running(monitor, clock):
+        clock.advance(0.1)
+        assert paused.is_set()
         assert monitor.snapshot()["a"].state == State.PAUSED
 
 
 def test_rename_keeps_state_and_history(tmp_path) -> None:
     """Renaming on the board must not lose the endpoint's state or its stored probes."""
     probe = FakeProbe(failing={"old"})
-    monitor = make([endpoint("old", interval=0.1)], probe, history=tmp_path / "history.sqlite3")
+    monitor, clock = virtual(
+        [endpoint("old", interval=0.1)], probe, history=tmp_path / "history.sqlite3"
+    )
     inbox = monitor.events()
-    with monitor:
-        wait_for(inbox, lambda m: isinstance(m, StateChanged) and m.event.to_state == State.DOWN)
+    with running(monitor, clock):
+        clock.advance(1.0)
+        assert any(
+            isinstance(m, StateChanged) and m.event.to_state == State.DOWN for m in drain(inbox)
+        )
         assert monitor.history.flush()
         stored_before = len(monitor.history.last_results("old", 100))
         renamed = endpoint("new", interval=0.1)
@@ -352,7 +394,8 @@ def test_rename_keeps_state_and_history(tmp_path) -> None:
             monitor.rename("new", endpoint("new", interval=0.1))
         with pytest.raises(KeyError):
             monitor.rename("old", endpoint("other", interval=0.1))
-        wait_for(inbox, lambda m: isinstance(m, ProbeCompleted) and m.endpoint_name == "new")
+        clock.advance(0.2)
+        assert completed(drain(inbox), "new")
         snapshot = monitor.snapshot()
         assert "old" not in snapshot and snapshot["new"].state == State.DOWN  # no PENDING
         assert monitor.history.flush()

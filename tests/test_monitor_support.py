@@ -135,3 +135,15 @@ def wait_for(
             seen.append(message)
         if predicate(message):
             return message
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0, every: float = 0.01) -> None:
+    """Until ``condition()`` holds, for state no event announces (a background prune).
+
+    ``timeout`` only bounds a broken test: a loaded machine merely makes this take longer.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)

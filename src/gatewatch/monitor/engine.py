@@ -80,8 +80,11 @@ class Monitor:
         housekeeping_interval: float = 1.0,
         alert_grace: float = 3.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
     ) -> None:
         self._probe_fn = probe
+        #: Makes the engine thread's loop; tests pass one whose clock is virtual.
+        self._loop_factory = loop_factory
         self._warm_up_fn = warm_up
         self._prober = prober
         self._annotate_fn = annotate
@@ -323,7 +326,7 @@ class Monitor:
         self._core.probe, self._core.annotate = self._probe_fn, self._annotate_fn
 
     def _thread_main(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = self._loop_factory()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
