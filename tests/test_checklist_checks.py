@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from diagnose_factory import STARTED, ok
-from gatewatch.checklist import CheckResult, CheckSettings, order_steps
+from gatewatch.checklist import CheckResult, CheckSettings, Outcome, order_steps
 from gatewatch.lab import Lab
-from gatewatch.model import Verdict
+from gatewatch.model import Cause, ProbeResult, Verdict
 from gatewatch.probe import Prober
 from gateway_pages import nginx
 from test_checklist_support import (
@@ -234,7 +234,7 @@ async def test_tls_passes_for_a_valid_certificate(lab: Lab, prober: Prober) -> N
 # --------------------------------------------------------------------------- load
 
 
-def rising_history() -> list:  # type: ignore[type-arg]
+def rising_history() -> list[ProbeResult]:
     """Twelve passing probes whose first byte climbs from 40 ms to 370 ms."""
     return [
         ok(first_byte_ms=40.0 + 30 * i, started_at=STARTED - timedelta(minutes=12 - i))
@@ -316,8 +316,8 @@ async def test_software_inconclusive_without_headers(prober: Prober) -> None:
 # --------------------------------------------------------------------------- escalate and order
 
 
-def result_of(step: str, outcome: str, summary: str = "s") -> CheckResult:
-    return CheckResult(step=step, outcome=outcome, summary=summary)  # type: ignore[arg-type]
+def result_of(step: str, outcome: Outcome, summary: str = "s") -> CheckResult:
+    return CheckResult(step=step, outcome=outcome, summary=summary)
 
 
 async def test_escalate_sums_up_the_other_steps(lab: Lab, prober: Prober) -> None:
@@ -344,8 +344,8 @@ async def test_escalate_sums_up_the_other_steps(lab: Lab, prober: Prober) -> Non
         ("healthy", None, ["retry", "server", "proxy"]),
     ],
 )
-def test_the_verdict_orders_the_steps(cause: str, kind: str | None, first: list[str]) -> None:
-    verdict = Verdict(cause, kind, None, None, 0.9, "s")  # type: ignore[arg-type]
+def test_the_verdict_orders_the_steps(cause: Cause, kind: str | None, first: list[str]) -> None:
+    verdict = Verdict(cause, kind, None, None, 0.9, "s")
     ids = [s.id for s in order_steps(verdict)]
     assert ids[: len(first)] == first
     assert ids[-1] == "escalate" and len(ids) == len(set(ids)) == 8

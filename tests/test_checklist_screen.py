@@ -3,19 +3,23 @@ and one snapshot with fixed data (no clocks)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import OptionList, Static, TextArea
 
-from gatewatch.checklist import CheckResult, Past, ProgressStore, Redactor
+from gatewatch.checklist import CheckResult, Outcome, Past, Progress, ProgressStore, Redactor
 from gatewatch.lab import Lab
-from gatewatch.model import Endpoint
+from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.probe import Prober
 from gatewatch.tui.screens.checklist import ChecklistScreen
 from gatewatch.tui.theming import STATUS_DEFAULTS
+from snapshot_support import SnapCompare
 from test_checklist_support import FAST, FIXED, ep
 from test_tui_samples import gateway_502
 
@@ -24,6 +28,9 @@ SIZE = (120, 36)
 
 class Host(App[None]):
     """A bare app holding the screen, with the board's status colours."""
+
+    #: The board's live table, which the screen looks up on its app (``on_live``).
+    live: SimpleNamespace | None = None
 
     def __init__(self, screen: ChecklistScreen) -> None:
         super().__init__()
@@ -37,19 +44,24 @@ class Host(App[None]):
 
 
 def screen_for(
-    endpoint: Endpoint, store: ProgressStore, tmp_path: Path, **kw: object
+    endpoint: Endpoint,
+    store: ProgressStore,
+    tmp_path: Path,
+    *,
+    result: ProbeResult | None = None,
+    prober_factory: Callable[[], Prober] = lambda: Prober(environ={}),
 ) -> ChecklistScreen:
-    options: dict[str, object] = {
-        "store": store,
-        "reports_folder": tmp_path / "reports",
-        "prober_factory": lambda: Prober(environ={}),
-        "settings": replace(FAST, retries=2),
-        "environ": {},
-        "clock": lambda: FIXED,
-    }
-    options.update(kw)
-    result = options.pop("result", None)
-    return ChecklistScreen(endpoint, result, lambda: Past(), **options)  # type: ignore[arg-type]
+    return ChecklistScreen(
+        endpoint,
+        result,
+        lambda: Past(),
+        store=store,
+        reports_folder=tmp_path / "reports",
+        prober_factory=prober_factory,
+        settings=replace(FAST, retries=2),
+        environ={},
+        clock=lambda: FIXED,
+    )
 
 
 async def test_run_mark_note_export_and_come_back(lab: Lab, tmp_path: Path) -> None:
@@ -150,10 +162,11 @@ async def test_a_check_that_cannot_start_does_not_end_the_app(tmp_path: Path) ->
 async def test_live_results_reach_the_open_checklist(tmp_path: Path) -> None:
     endpoint = Endpoint(name="checkout", url="https://checkout.example/health")
     screen = screen_for(endpoint, ProgressStore(tmp_path), tmp_path)
-    async with Host(screen).run_test(size=SIZE) as pilot:
+    app = Host(screen)
+    async with app.run_test(size=SIZE) as pilot:
         await pilot.app.workers.wait_for_complete()
         fresh = gateway_502("checkout", endpoint.url)
-        pilot.app.live = SimpleNamespace(rows={"checkout": SimpleNamespace(result=fresh)})  # type: ignore[attr-defined]
+        app.live = SimpleNamespace(rows={"checkout": SimpleNamespace(result=fresh)})
         screen.on_live(SimpleNamespace(names={"checkout"}))
         await pilot.pause()
         assert screen.result is fresh
@@ -174,8 +187,8 @@ def seeded_screen(tmp_path: Path) -> ChecklistScreen:
     )
     store = ProgressStore(tmp_path)
 
-    def r(step: str, outcome: str, summary: str, *evidence: str) -> CheckResult:
-        return CheckResult(step, outcome, summary, evidence, checked_at=FIXED, ms=12.0)  # type: ignore[arg-type]
+    def r(step: str, outcome: Outcome, summary: str, *evidence: str) -> CheckResult:
+        return CheckResult(step, outcome, summary, evidence, checked_at=FIXED, ms=12.0)
 
     seeds = [
         r(
@@ -192,7 +205,11 @@ def seeded_screen(tmp_path: Path) -> ChecklistScreen:
     ]
     redactor = Redactor()
     for seed in seeds:
-        store.update(endpoint, redactor, lambda p, s=seed: p.with_result(s))
+
+        def seeded(p: Progress, s: CheckResult = seed) -> Progress:
+            return p.with_result(s)
+
+        store.update(endpoint, redactor, seeded)
     store.update(endpoint, redactor, lambda p: p.with_mark("server", "done"))
     store.update(endpoint, redactor, lambda p: p.with_mark("dns", "skipped"))
     store.update(
@@ -201,8 +218,8 @@ def seeded_screen(tmp_path: Path) -> ChecklistScreen:
     return screen_for(endpoint, store, tmp_path, result=result)
 
 
-def test_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    async def loaded(pilot) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    async def loaded(pilot: Pilot[Any]) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 

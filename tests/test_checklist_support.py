@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from gatewatch.checklist import CheckContext, CheckResult, CheckSettings, Past, run_step
 from gatewatch.checklist.steps import BY_ID
@@ -23,13 +24,13 @@ FIXED = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 FAST = CheckSettings(retries=3, backoff=0.0, lookup_bound=1.0, system_resolver=False)
 
 
-def ep(url: str, lab: Lab | None = None, **kw: object) -> Endpoint:
+def ep(url: str, lab: Lab | None = None, **kw: Any) -> Endpoint:
     """An endpoint that resolves lab names through the lab's DNS and trusts its CA."""
     if lab is not None:
         kw.setdefault("resolvers", (f"127.0.0.1:{lab.dns_port}",))
         kw.setdefault("ca_bundle", lab.ca_bundle)
     kw.setdefault("timeout", 3.0)
-    return Endpoint(name=str(kw.pop("name", "t")), url=url, **kw)  # type: ignore[arg-type]
+    return Endpoint(name=str(kw.pop("name", "t")), url=url, **kw)
 
 
 async def no_sleep(seconds: float) -> None:
@@ -87,7 +88,7 @@ def simple_response(
     ).encode("latin-1") + body
 
 
-def _answer(raw: bytes):  # type: ignore[no-untyped-def]
+def _answer(raw: bytes) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await reader.readuntil(b"\r\n\r\n")
@@ -106,7 +107,7 @@ def _free_port_on(hosts: Iterable[str]) -> int:
     for _ in range(50):
         probe = socket.socket()
         probe.bind((next(iter(hosts)), 0))
-        port = probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
         probe.close()
         try:
             held = []

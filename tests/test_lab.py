@@ -81,8 +81,8 @@ def split_response(raw: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split(" ")[1]), headers, body
 
 
-def get(lab: Lab, path: str, **kwargs: object) -> tuple[int, dict[str, str], bytes]:
-    raw, error = exchange(lab.http_port, request_bytes(path), **kwargs)  # type: ignore[arg-type]
+def get(lab: Lab, path: str) -> tuple[int, dict[str, str], bytes]:
+    raw, error = exchange(lab.http_port, request_bytes(path))
     assert error is None
     return split_response(raw)
 

@@ -7,12 +7,14 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gatewatch.model import Verdict
+from gatewatch.model import Endpoint, Verdict
 from gatewatch.monitor import (
     AlertFailed,
     LocalProblem,
@@ -22,6 +24,7 @@ from gatewatch.monitor import (
     StateChanged,
 )
 from gatewatch.monitor.alerts import (
+    Alert,
     AlertConfig,
     AlertPolicy,
     local_alert,
@@ -29,6 +32,7 @@ from gatewatch.monitor.alerts import (
     strip_credentials,
     transition_alert,
 )
+from gatewatch.monitor.core import ProbeFn
 from gatewatch.monitor.events import Message
 from gatewatch.monitor.sinks import CommandSink, SinkError, WebhookSink
 from gatewatch.monitor.state import TransitionEvent
@@ -44,7 +48,7 @@ VERDICT = Verdict(
 )
 
 
-def ev(frm: State, to: State, name: str = "shop", at=T0) -> TransitionEvent:
+def ev(frm: State, to: State, name: str = "shop", at: datetime = T0) -> TransitionEvent:
     return TransitionEvent(at, name, frm, to, VERDICT, f"{frm} → {to}")
 
 
@@ -140,7 +144,7 @@ class Receiver:
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
-        self.requests: list[tuple[str, dict[str, str], dict]] = []
+        self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         self.arrived = threading.Condition()
         outer = self
 
@@ -187,7 +191,8 @@ def receiver() -> Iterator[Receiver]:
 def refused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 ALERT = transition_alert(ev(State.UP, State.DOWN), "http://shop.test/")
@@ -257,7 +262,7 @@ async def test_webhook_missing_secret() -> None:
         await sink.send(ALERT)
 
 
-async def test_command_gets_json_on_stdin_and_env(tmp_path) -> None:
+async def test_command_gets_json_on_stdin_and_env(tmp_path: Path) -> None:
     out = tmp_path / "alert.json"
     script = (
         "import json, os, sys; d = json.load(sys.stdin); "
@@ -292,7 +297,7 @@ async def test_command_failures() -> None:
 # ---------------------------------------------------------------- through the engine
 
 
-def make(endpoints, probe, **kw) -> Monitor:
+def make(endpoints: list[Endpoint], probe: ProbeFn, **kw: Any) -> Monitor:
     return Monitor(
         endpoints, probe=probe, annotate=identity, history=":memory:", resolver_check=None, **kw
     )
@@ -306,6 +311,7 @@ def test_engine_alerts_a_webhook_and_reports_a_failing_command(receiver: Receive
     with monitor:
         failed = wait_for(inbox, lambda m: isinstance(m, AlertFailed), timeout=10)
         receiver.wait_for_requests(1)
+    assert isinstance(failed, AlertFailed)
     assert failed.sink == "command" and "cannot run" in failed.reason
     (_, _, body), *more = receiver.requests
     assert body["endpoint"] == "bad" and body["state"] == "down" and not more
@@ -337,6 +343,7 @@ def test_engine_says_probably_local_once_instead_of_paging_each(receiver: Receiv
         probe.failing.difference_update({"e0", "e1", "e2"})
         cleared = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=10)
         receiver.wait_for_requests(3)
+    assert isinstance(problem, LocalProblem) and isinstance(cleared, LocalProblem)
     assert problem.active and "endpoints cannot be reached at once" in problem.reason
     assert not cleared.active
     bodies = [b for _, _, b in receiver.requests]
@@ -380,7 +387,7 @@ async def test_dispatcher_bounds_concurrent_sends_and_reports_failures() -> None
         name = "slow"
         running = peak = sent = 0
 
-        async def send(self, alert) -> None:
+        async def send(self, alert: Alert) -> None:
             SlowSink.running += 1
             SlowSink.peak = max(SlowSink.peak, SlowSink.running)
             await asyncio.sleep(0.02)

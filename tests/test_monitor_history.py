@@ -6,6 +6,8 @@ import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,16 +30,22 @@ from virtual_time import VirtualClock
 NOW = to_timestamp(T0) + 3600  # queries look back from an hour after T0
 
 
-def opened(path=":memory:", **kw) -> History:
+def opened(path: str | Path = ":memory:", **kw: Any) -> History:
     kw.setdefault("clock", lambda: NOW)
     return History(path, flush_interval=0.01, **kw).open()
 
 
-def event(at, name="shop", frm=State.UP, to=State.DOWN, verdict=None) -> TransitionEvent:
+def event(
+    at: datetime,
+    name: str = "shop",
+    frm: State = State.UP,
+    to: State = State.DOWN,
+    verdict: Verdict | None = None,
+) -> TransitionEvent:
     return TransitionEvent(at, name, frm, to, verdict, f"{frm} to {to}")
 
 
-def test_round_trip(tmp_path) -> None:
+def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     with opened(path) as h:
         h.record_probe(ok_result(at=T0, total_ms=12.5), State.UP, 0.7)
@@ -62,8 +70,10 @@ def test_round_trip(tmp_path) -> None:
         assert not second.ok
         up = second.hops[-1]
         assert (up.status, up.kind, up.error) == ("fail", "http_500", "upstream broke")
+        assert second.verdict is not None
         assert second.verdict.cause == "backend" and second.verdict.summary
-        assert second.to_result().failed_hop.name == "upstream"
+        failed_hop = second.to_result().failed_hop
+        assert failed_hop is not None and failed_hop.name == "upstream"
         (stored,) = h.events(T0)
         assert stored.verdict == verdict and stored.to_state == State.DOWN
         assert h.last_results("shop", 1) == [second]
@@ -114,7 +124,8 @@ def test_state_at_replays_the_board() -> None:
         h.record_event(event(T0 + timedelta(minutes=5), "b", State.UP, State.PAUSED))
         h.flush()
         early = h.state_at(T0 + timedelta(seconds=90))
-        assert early["a"].state == State.UP and not early["a"].last_result.ok
+        last = early["a"].last_result
+        assert early["a"].state == State.UP and last is not None and not last.ok
         assert early["a"].since == T0
         later = h.state_at(T0 + timedelta(minutes=3))
         assert later["a"].state == State.DOWN
@@ -144,6 +155,7 @@ def test_retention_is_enforced_in_the_background() -> None:
 def test_writes_are_batched_off_the_caller() -> None:
     seen: list[tuple[int, str]] = []  # (thread, SQL) of every statement the store runs
     with opened() as h:
+        assert h._conn is not None
         h._conn.set_trace_callback(lambda sql: seen.append((threading.get_ident(), sql)))
         for i in range(2000):
             h.record_probe(ok_result(at=T0 + timedelta(seconds=i)), State.UP, 0)
@@ -165,7 +177,7 @@ def failures_of(h: History) -> list[str]:
     return seen
 
 
-def test_corrupt_file_falls_back_to_memory(tmp_path) -> None:
+def test_corrupt_file_falls_back_to_memory(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(b"this is not a database, just garbage " * 200)
     h = History(path, flush_interval=0.01).open()
@@ -181,7 +193,7 @@ def test_corrupt_file_falls_back_to_memory(tmp_path) -> None:
     assert path.read_bytes().startswith(b"this is not a database")  # never overwritten
 
 
-def test_unwritable_location_falls_back_to_memory(tmp_path) -> None:
+def test_unwritable_location_falls_back_to_memory(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     h = History(blocker / "sub" / "history.sqlite3").open()
@@ -191,7 +203,7 @@ def test_unwritable_location_falls_back_to_memory(tmp_path) -> None:
     assert "NotADirectoryError" in seen[0] or "FileExistsError" in seen[0]
 
 
-def test_locked_database_is_reported_once_and_never_blocks_the_caller(tmp_path) -> None:
+def test_locked_database_is_reported_once_and_never_blocks_the_caller(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     h = History(path, busy_timeout=0.1, flush_interval=0.01).open()
     seen = failures_of(h)
@@ -212,7 +224,7 @@ def test_locked_database_is_reported_once_and_never_blocks_the_caller(tmp_path) 
         h.close()
 
 
-def test_engine_carries_on_with_a_corrupt_database(tmp_path) -> None:
+def test_engine_carries_on_with_a_corrupt_database(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     path.write_bytes(bytes(range(256)) * 64)
     monitor = Monitor(
@@ -229,6 +241,7 @@ def test_engine_carries_on_with_a_corrupt_database(tmp_path) -> None:
             wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=2)
         monitor.history.flush()
         assert len(monitor.history.last_results("a")) >= 3
+    assert isinstance(problem, HistoryUnavailable)
     assert "unusable" in problem.reason
     others = []
     while not inbox.empty():
@@ -292,7 +305,7 @@ def test_uptime_all_matches_uptime_per_endpoint() -> None:
     """The board's one-query uptime agrees with the per-endpoint query."""
     from datetime import UTC, datetime
 
-    from gatewatch.model import Hop, ProbeResult
+    from gatewatch.model import Hop, HopStatus, ProbeResult
     from gatewatch.monitor.history import History
     from gatewatch.monitor.state import State
 
@@ -300,7 +313,7 @@ def test_uptime_all_matches_uptime_per_endpoint() -> None:
     now = datetime.now(UTC)
     for name, oks in (("a", [True, True, False, True]), ("b", [False, False])):
         for ok in oks:
-            status = "ok" if ok else "fail"
+            status: HopStatus = "ok" if ok else "fail"
             hops = tuple(Hop(name=n, status="ok") for n in ("dns", "tcp", "tls", "proxy"))
             result = ProbeResult(
                 name=name,

@@ -22,8 +22,9 @@ def run(
     *,
     within: float = 30.0,
     **kw: Any,
-) -> tuple[Monitor, list[Any]]:
-    """Run the engine until ``done(snapshot, messages so far)`` holds.
+) -> tuple[Monitor, dict[str, EndpointStatus], list[Message]]:
+    """Run the engine until ``done(snapshot, messages so far)`` holds; returns the engine,
+    that snapshot and every message it sent.
 
     ``within`` only bounds a broken engine: a loaded machine merely takes longer, and the
     test then judges what it saw, not how much of it fitted into a fixed sleep.
@@ -46,11 +47,16 @@ def run(
                 break
             if time.monotonic() > deadline:
                 raise AssertionError(f"not done within {within}s: {snapshot!r}"[:2000])
-    return monitor, [snapshot, *messages, *drain(inbox)]
+    return monitor, snapshot, [*messages, *drain(inbox)]
 
 
-def completed(messages: list, name: str) -> list[ProbeCompleted]:
+def completed(messages: list[Message], name: str) -> list[ProbeCompleted]:
     return [m for m in messages if isinstance(m, ProbeCompleted) and m.endpoint_name == name]
+
+
+def total_ms(message: ProbeCompleted) -> float:
+    assert message.result.total_ms is not None, message.result
+    return message.result.total_ms
 
 
 def test_states_and_verdicts_from_real_probes(lab: Lab) -> None:
@@ -82,14 +88,16 @@ def test_states_and_verdicts_from_real_probes(lab: Lab) -> None:
         states = {name: status.state for name, status in snapshot.items()}
         return states == wanted and len(completed(messages, "ok")) >= 6
 
-    monitor, (snapshot, *messages) = run(endpoints, done)
+    monitor, snapshot, messages = run(endpoints, done)
     assert {name: status.state for name, status in snapshot.items()} == wanted
     refused = completed(messages, "refused")[-1].result
+    assert refused.failed_hop is not None and refused.verdict is not None
     assert refused.failed_hop.name == "tcp" and refused.verdict.cause == "network"
-    assert completed(messages, "500")[-1].result.verdict.cause == "backend"
+    verdict_500 = completed(messages, "500")[-1].result.verdict
+    assert verdict_500 is not None and verdict_500.cause == "backend"
     hang = completed(messages, "hang")
     assert hang and hang[-1].result.verdict is not None
-    assert all(m.result.total_ms < 1000 for m in hang)  # the probe's own deadline held
+    assert all(total_ms(m) < 1000 for m in hang)  # the probe's own deadline held
     # The hanging endpoint never delayed the others: /ok kept its 200 ms cadence.
     ok = completed(messages, "ok")
     assert len(ok) >= 6 and lab.hits("/ok") - hits_before >= 6
@@ -97,7 +105,8 @@ def test_states_and_verdicts_from_real_probes(lab: Lab) -> None:
     # deadline; scheduling noise on a loaded machine stays well under this bound (the
     # engine's real lateness is measured by bench/bench_monitor.py, not here).
     assert max(m.lateness_ms for m in ok) < 250
-    assert monitor.stats().lateness_p95_ms < 250
+    p95 = monitor.stats().lateness_p95_ms
+    assert p95 is not None and p95 < 250
     assert not lab.handler_errors
 
 
@@ -111,7 +120,7 @@ def test_timings_survive_the_engine(lab: Lab) -> None:
         ),
         Endpoint(name="hang", url=lab.url("/hang"), interval=0.2, timeout=0.4),
     ]
-    _, (_, *messages) = run(endpoints, lambda _s, m: len(completed(m, "delay")) >= 4)
+    _, _, messages = run(endpoints, lambda _s, m: len(completed(m, "delay")) >= 4)
     errors = []
     for message in completed(messages, "delay"):
         result = message.result
@@ -134,5 +143,5 @@ def test_flapping_endpoint(lab: Lab) -> None:
         timeout=2,
         extra={"down_after": 1, "flap_threshold": 3, "flap_window": "1m"},
     )
-    _, (snapshot, *_messages) = run([ep], lambda s, _m: s["flap"].state == State.FLAPPING)
+    _, snapshot, _messages = run([ep], lambda s, _m: s["flap"].state == State.FLAPPING)
     assert snapshot["flap"].state == State.FLAPPING

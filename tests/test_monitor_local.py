@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import dns.message
 import dns.rcode
 import pytest
 
-from gatewatch.model import Endpoint
+from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.monitor import LocalProblem, Monitor
 from gatewatch.monitor.local import LocalDetector, check_resolvers, is_unreachable, parse_resolver
 from gatewatch.monitor.status import engine_failure
 from test_monitor_support import T0, FakeProbe, fail_result, identity, ok_result, wait_for
 
 
-def feed(detector: LocalDetector, results: dict, now: float = 0.0, fresh: float = 60.0):
+def feed(
+    detector: LocalDetector,
+    results: dict[str, ProbeResult],
+    now: float = 0.0,
+    fresh: float = 60.0,
+) -> list[LocalProblem]:
     changes = [detector.observe(name, r, now, fresh) for name, r in results.items()]
     return [c for c in changes if c is not None]
 
@@ -147,7 +152,7 @@ async def test_check_resolvers(udp_resolvers: tuple[str, str]) -> None:
 def test_engine_reports_resolvers_down() -> None:
     asked: list[tuple[list[str], list[str]]] = []
 
-    async def resolvers_down(resolvers, names):
+    async def resolvers_down(resolvers: Sequence[str], names: Sequence[str]) -> str | None:
         asked.append((list(resolvers), list(names)))
         return "every configured resolver failed (10.0.0.53:53: Timeout)"
 
@@ -165,5 +170,6 @@ def test_engine_reports_resolvers_down() -> None:
     inbox = monitor.events()
     with monitor:
         problem = wait_for(inbox, lambda m: isinstance(m, LocalProblem), timeout=3)
+    assert isinstance(problem, LocalProblem)
     assert problem.active and "10.0.0.53" in problem.reason
     assert asked[0] == (["10.0.0.53"], ["shop.test"])

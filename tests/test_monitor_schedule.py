@@ -13,6 +13,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from test_monitor_support import FakeProbe, drain, endpoint, identity
 from virtual_time import VirtualClock
 
 
-def make(endpoints, probe, **kw) -> Monitor:
+def make(endpoints: list[Endpoint], probe: ProbeFn, **kw: Any) -> Monitor:
     kw.setdefault("history", ":memory:")
     kw.setdefault("annotate", identity)
     kw.setdefault("resolver_check", None)
@@ -133,7 +134,8 @@ def test_concurrency_cap() -> None:
         clock.advance(0.8)
     assert probe.peak == 3
     # Waiting for a free slot is lateness, and it shows.
-    assert monitor.stats().lateness_max_ms > 50
+    lateness_max_ms = monitor.stats().lateness_max_ms
+    assert lateness_max_ms is not None and lateness_max_ms > 50
 
 
 def test_a_hanging_endpoint_does_not_delay_the_others() -> None:
@@ -170,7 +172,8 @@ def test_no_drift_over_many_cycles() -> None:
     assert len(starts) >= 19
     errors = [s - (starts[0] + k * 0.05) for k, s in enumerate(starts)]
     assert max(abs(e) for e in errors) < 1e-6, errors
-    assert monitor.stats().lateness_p95_ms < 1
+    lateness_p95_ms = monitor.stats().lateness_p95_ms
+    assert lateness_p95_ms is not None and lateness_p95_ms < 1
 
 
 def test_jitter_stays_within_bounds_in_the_engine() -> None:
@@ -265,12 +268,13 @@ def test_stop_is_bounded_and_cancels_in_flight_probes() -> None:
     cancelled = threading.Event()
     started = threading.Event()
 
-    async def hang(ep):
+    async def hang(ep: Endpoint) -> ProbeResult:
         import asyncio
 
         started.set()
         try:
             await asyncio.sleep(3600)
+            raise AssertionError("an hour-long probe was never cancelled")
         except asyncio.CancelledError:
             cancelled.set()
             raise
@@ -289,13 +293,13 @@ def test_crashing_probe_and_diagnosis_never_stop_the_engine() -> None:
     calls = {"n": 0}
     probe = FakeProbe()
 
-    async def flaky(ep):
+    async def flaky(ep: Endpoint) -> ProbeResult:
         calls["n"] += 1
         if calls["n"] % 2:
             raise RuntimeError("bug in a probe")
         return await probe(ep)
 
-    def bad_annotate(result, history):
+    def bad_annotate(result: ProbeResult, history: list[ProbeResult]) -> ProbeResult:
         raise ZeroDivisionError
 
     monitor, clock = virtual([endpoint("x", interval=0.05)], flaky, annotate=bad_annotate)
@@ -308,7 +312,7 @@ def test_crashing_probe_and_diagnosis_never_stop_the_engine() -> None:
 
 
 def test_a_bad_setup_becomes_a_config_error_result() -> None:
-    async def setup_error(ep):
+    async def setup_error(ep: Endpoint) -> ProbeResult:
         raise ValueError("shop: environment variable 'TOKEN' is not set")
 
     monitor, clock = virtual([endpoint("x", interval=0.05)], setup_error)
@@ -345,8 +349,11 @@ def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None
     )
     slot = Slot(endpoint=endpoint(), rules=MonitorRules())
     slot.remember(result)
-    assert slot.last_result is result and slot.status().last_result.response.body == body
+    latest = slot.status().last_result
+    assert latest is not None and latest.response is not None
+    assert slot.last_result is result and latest.response.body == body
     kept = slot.recent[-1]
+    assert kept.response is not None
     assert kept.response.body == b"" and kept.response.headers == ()
     assert kept.response.status_code == 502 and kept.response.body_size == len(body)
     assert kept.origin is None and kept.ok == result.ok
@@ -354,6 +361,7 @@ def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None
     assert [(h.name, h.status, h.ms, h.kind) for h in kept.hops] == [
         (h.name, h.status, h.ms, h.kind) for h in result.hops
     ]
+    assert kept.verdict is not None and result.verdict is not None
     assert kept.verdict.kind == result.verdict.kind and kept.verdict.evidence == ()
 
 
@@ -373,7 +381,7 @@ def test_a_listener_may_command_the_engine_from_its_own_thread() -> None:
         assert monitor.snapshot()["a"].state == State.PAUSED
 
 
-def test_rename_keeps_state_and_history(tmp_path) -> None:
+def test_rename_keeps_state_and_history(tmp_path: Path) -> None:
     """Renaming on the board must not lose the endpoint's state or its stored probes."""
     probe = FakeProbe(failing={"old"})
     monitor, clock = virtual(

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from gatewatch.monitor.durations import format_duration, parse_duration
-from gatewatch.monitor.maintenance import AbsoluteWindow, in_maintenance, parse_window
+from gatewatch.monitor.maintenance import (
+    AbsoluteWindow,
+    RecurringWindow,
+    in_maintenance,
+    parse_window,
+)
 from gatewatch.monitor.settings import MonitorRules, rules_for
 from test_monitor_support import endpoint
 
@@ -76,13 +82,13 @@ def test_rules_defaults_and_overrides() -> None:
         ({"maintenance": 5}, "maintenance"),
     ],
 )
-def test_rules_errors_name_endpoint_and_key(extra: dict, key: str) -> None:
+def test_rules_errors_name_endpoint_and_key(extra: dict[str, Any], key: str) -> None:
     with pytest.raises(ValueError, match=f"shop: {key}"):
         rules_for(endpoint(**extra))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_weekly_window() -> None:
@@ -102,8 +108,10 @@ def test_daily_window_and_day_ranges() -> None:
     assert weekdays.contains(utc(2026, 11, 27, 12, 30))  # Friday
     assert not weekdays.contains(utc(2026, 11, 28, 12, 30))  # Saturday
     wrap = parse_window("Sat-Mon 00:00-24:00")  # ranges wrap around the week
+    assert isinstance(wrap, RecurringWindow)
     assert wrap.days == frozenset({5, 6, 0})
     listed = parse_window("sat,sunday 10:00-11:00")
+    assert isinstance(listed, RecurringWindow)
     assert listed.days == frozenset({5, 6})
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 
-from gatewatch.model import Verdict
+from gatewatch.model import ProbeResult, Verdict
+from gatewatch.monitor.maintenance import Window
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.state import (
     State,
     Step,
     Tracker,
+    TransitionEvent,
     assess,
     observe,
     set_paused,
@@ -22,9 +25,11 @@ from test_monitor_support import T0, fail_result, ok_result, warn_result
 RULES = MonitorRules()
 
 
-def feed(tracker: Tracker, results: list, rules: MonitorRules = RULES, step_s: float = 30):
+def feed(
+    tracker: Tracker, results: list[ProbeResult], rules: MonitorRules = RULES, step_s: float = 30
+) -> tuple[Tracker, list[TransitionEvent]]:
     """Observe ``results`` one per ``step_s`` seconds; returns the tracker and all events."""
-    events = []
+    events: list[TransitionEvent] = []
     for i, result in enumerate(results):
         now = T0 + timedelta(seconds=i * step_s)
         step = observe(tracker, result, assess(result), rules, now)
@@ -33,7 +38,7 @@ def feed(tracker: Tracker, results: list, rules: MonitorRules = RULES, step_s: f
     return tracker, events
 
 
-def path(events) -> list[tuple[State, State]]:
+def path(events: Sequence[TransitionEvent]) -> list[tuple[State, State]]:
     return [(e.from_state, e.to_state) for e in events]
 
 
@@ -107,7 +112,7 @@ def test_still_down_until_up_after_successes() -> None:
         ),
     ],
 )
-def test_degraded(result, why: str) -> None:
+def test_degraded(result: ProbeResult, why: str) -> None:
     _tracker, events = feed(Tracker(), [ok_result(), result, ok_result()])
     assert path(events) == [
         (State.PENDING, State.UP),
@@ -192,7 +197,7 @@ def test_pause_overrides_everything_and_resume_starts_over() -> None:
 def test_maintenance_window_hides_failures_and_reveals_the_truth_after() -> None:
     rules = MonitorRules(maintenance=_windows("2026-11-24T10:00Z/2026-11-24T10:02Z"))
     tracker = Tracker()
-    events = []
+    events: list[TransitionEvent] = []
     for i, result in enumerate([ok_result(), fail_result(), fail_result(), fail_result()]):
         step = observe(tracker, result, assess(result), rules, T0 + timedelta(seconds=i * 30))
         tracker = step.tracker
@@ -216,7 +221,7 @@ def test_maintenance_while_paused_stays_paused() -> None:
     assert resumed.tracker.shown() == State.MAINTENANCE
 
 
-def _windows(*texts: str):
+def _windows(*texts: str) -> tuple[Window, ...]:
     from gatewatch.monitor.maintenance import parse_windows
 
     return parse_windows(list(texts))

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from gatewatch.model import HOP_NAMES, Endpoint, Hop, ProbeResult, Verdict
+from gatewatch.model import HOP_NAMES, Cause, Endpoint, Hop, HopName, ProbeResult, Verdict
 from gatewatch.monitor.events import Message
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ def ok_result(name: str = "shop", at: datetime = T0, total_ms: float = 10.0) -> 
 
 
 def fail_result(
-    name: str = "shop", at: datetime = T0, hop: str = "upstream", kind: str = "http_500"
+    name: str = "shop", at: datetime = T0, hop: HopName = "upstream", kind: str = "http_500"
 ) -> ProbeResult:
     hops = []
     failed = False
@@ -38,14 +38,15 @@ def fail_result(
             failed = True
         else:
             hops.append(Hop(name=h, status="ok", ms=1.0))
-    cause = {"dns": "dns", "tcp": "network", "upstream": "backend"}.get(hop, "unknown")
+    causes: dict[HopName, Cause] = {"dns": "dns", "tcp": "network", "upstream": "backend"}
+    cause = causes.get(hop, "unknown")
     return ProbeResult(
         name=name,
         url=f"http://{name}.test/",
         started_at=at,
         hops=tuple(hops),
         total_ms=5.0,
-        verdict=Verdict(cause, kind, hop, None, 0.8, f"{hop} failed: {kind}"),  # type: ignore[arg-type]
+        verdict=Verdict(cause, kind, hop, None, 0.8, f"{hop} failed: {kind}"),
     )
 
 

@@ -13,7 +13,9 @@ import threading
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+from gatewatch.model import Endpoint
 from gatewatch.monitor import LocalProblem, Monitor, State, StateChanged
 from gatewatch.monitor.state import TransitionEvent
 from gatewatch.monitor.watch_command import format_message, run_watch
@@ -22,7 +24,7 @@ from test_monitor_support import T0, FakeProbe, endpoint, identity
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def fake_monitor(probe: FakeProbe, endpoints, **kw) -> Monitor:
+def fake_monitor(probe: FakeProbe, endpoints: list[Endpoint], **kw: Any) -> Monitor:
     kw.update(probe=probe, annotate=identity, resolver_check=None)
     return Monitor(endpoints, **kw)
 
@@ -64,8 +66,10 @@ def test_json_lines(tmp_path: Path) -> None:
 def test_untrusted_text_is_made_visible() -> None:
     event = TransitionEvent(T0, "evil\x1b[2J", State.UP, State.DOWN, None, "body: \x1b]0;pwn\x07")
     line = format_message(StateChanged(event), json_lines=False)
+    assert line is not None
     assert "\x1b" not in line and "\x07" not in line and "␛" in line
     as_json = format_message(StateChanged(event), json_lines=True)
+    assert as_json is not None
     assert "\x1b" not in as_json and json.loads(as_json)["endpoint"] == "evil\x1b[2J"
     local = format_message(LocalProblem(True, "4 of 4"), json_lines=False)
     assert local == "*  LOCAL PROBLEM: 4 of 4"
@@ -92,6 +96,7 @@ def test_sigterm_stops_cleanly_with_the_real_engine(tmp_path: Path) -> None:
             text=True,
         )
         try:
+            assert proc.stdout is not None and proc.stderr is not None
             line = proc.stdout.readline()  # the first transition: api goes DOWN
             time.sleep(0.2)
             proc.send_signal(signal.SIGTERM)

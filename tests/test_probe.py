@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -17,13 +18,13 @@ from gatewatch.model import HOP_NAMES, Endpoint, ProbeResult, result_to_json
 from gatewatch.probe import Prober, ProbeSetupError
 
 
-def ep(url: str, lab: Lab | None = None, **kw: object) -> Endpoint:
+def ep(url: str, lab: Lab | None = None, **kw: Any) -> Endpoint:
     """An endpoint that resolves lab names through the lab's DNS and trusts its CA."""
     if lab is not None:
         kw.setdefault("resolvers", (f"127.0.0.1:{lab.dns_port}",))
         kw.setdefault("ca_bundle", lab.ca_bundle)
     kw.setdefault("timeout", 3.0)
-    return Endpoint(name="t", url=url, **kw)  # type: ignore[arg-type]
+    return Endpoint(name="t", url=url, **kw)
 
 
 def lab_url(lab: Lab, path: str, *, scheme: str = "http", cert: str = "valid") -> str:

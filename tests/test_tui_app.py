@@ -6,7 +6,7 @@ against real servers) see test_tui_lab.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
 from gatewatch import watchlist as wl
-from gatewatch.monitor import HistoryUnavailable, ProbeCompleted, State
+from gatewatch.monitor import HistoryUnavailable, Message, ProbeCompleted, State
 from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.screens.board import BoardScreen
 from gatewatch.tui.screens.confirm import ChoiceScreen, ConfirmScreen
@@ -54,8 +54,8 @@ class Board:
     def order(self) -> list[str]:
         return self.screen.table.order
 
-    async def feed(self, items: list[object]) -> None:
-        self.engine.publish(items)  # type: ignore[arg-type]
+    async def feed(self, items: Sequence[Message]) -> None:
+        self.engine.publish(items)
         self.app.drain()
         await self.pilot.pause()
 

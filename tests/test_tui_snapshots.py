@@ -7,15 +7,17 @@ checking the new pictures by eye.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from gatewatch.monitor import Message
 from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.screens import endpoint_form
+from snapshot_support import SnapCompare
 from test_tui_samples import FakeEngine, cases, clock, local_problem, messages, watchlist_for
 
 SIZE = (120, 36)
@@ -45,7 +47,7 @@ def app_for(tmp_path: Path, theme: str | None = None) -> GatewatchApp:
     return app
 
 
-def fed(*extra: Any) -> Callable[[Pilot[Any]], Any]:
+def fed(*extra: Message) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run_before(pilot: Pilot[Any]) -> None:
         await pilot.pause()  # let the board mount first
         app = pilot.app
@@ -59,29 +61,29 @@ def fed(*extra: Any) -> Callable[[Pilot[Any]], Any]:
     return run_before
 
 
-def test_board(snap_compare: Any, tmp_path: Path) -> None:
+def test_board(snap_compare: SnapCompare, tmp_path: Path) -> None:
     assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=fed(local_problem()))
 
 
-def test_board_light_theme(snap_compare: Any, tmp_path: Path) -> None:
+def test_board_light_theme(snap_compare: SnapCompare, tmp_path: Path) -> None:
     app = app_for(tmp_path, theme="gatewatch-light")
     assert snap_compare(app, terminal_size=SIZE, run_before=fed())
 
 
-def test_detail_of_a_gateway_502(snap_compare: Any, tmp_path: Path) -> None:
+def test_detail_of_a_gateway_502(snap_compare: SnapCompare, tmp_path: Path) -> None:
     # checkout is second in failing-first order: down one row, then describe it.
     assert snap_compare(
         app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["j", "d", "wait:200"]
     )
 
 
-def test_help(snap_compare: Any, tmp_path: Path) -> None:
+def test_help(snap_compare: SnapCompare, tmp_path: Path) -> None:
     assert snap_compare(
         app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["question_mark"]
     )
 
 
-def test_add_form_shows_errors_as_you_type(snap_compare: Any, tmp_path: Path) -> None:
+def test_add_form_shows_errors_as_you_type(snap_compare: SnapCompare, tmp_path: Path) -> None:
     assert snap_compare(
         app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["a", *"shop"]
     )

@@ -260,8 +260,10 @@ def test_session_edits_follow_the_watchlist_and_the_engine(tmp_path: Path) -> No
     session = Session(watchlist, engine)
     assert not session.dirty
     session.add(Endpoint(name="new", url="https://new.example/health"))
-    session.edit("shop", watchlist.find("shop").replace(interval=5.0))  # type: ignore[union-attr]
-    session.edit("api", watchlist.find("api").replace(name="api2"))  # type: ignore[union-attr]
+    shop, api = watchlist.find("shop"), watchlist.find("api")
+    assert shop is not None and api is not None
+    session.edit("shop", shop.replace(interval=5.0))
+    session.edit("api", api.replace(name="api2"))
     session.delete("batch")
     assert session.dirty
     assert [c[0] for c in engine.calls] == ["add", "update", "rename", "remove"]

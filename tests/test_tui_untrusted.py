@@ -12,6 +12,7 @@ import io
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -30,7 +31,7 @@ from test_tui_samples import HOSTILE, FakeEngine, clock, gateway_502
 SHOWN = "[bold red]x[/] ␛]0;pwned␇"
 
 
-def screen_text(app: App[object]) -> str:
+def screen_text(app: App[Any]) -> str:
     width, height = app.size
     console = Console(width=width, height=height, file=io.StringIO(), record=True)
     console.print(
@@ -39,7 +40,7 @@ def screen_text(app: App[object]) -> str:
     return console.export_text(styles=False)
 
 
-async def settled(pilot: Pilot[object], ready: Callable[[str], bool], within: float = 5.0) -> str:
+async def settled(pilot: Pilot[Any], ready: Callable[[str], bool], within: float = 5.0) -> str:
     """The screen's text once ``ready`` says so (messages land later on a loaded machine)."""
     deadline = time.monotonic() + within
     while True:

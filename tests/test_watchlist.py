@@ -187,8 +187,10 @@ def test_empty_string_clears_an_optional_default() -> None:
             """
         )
     )
-    assert wl.find("inside").proxy is None  # type: ignore[union-attr]
-    assert wl.find("outside").proxy == "http://proxy.corp:3128"  # type: ignore[union-attr]
+    inside, outside = wl.find("inside"), wl.find("outside")
+    assert inside is not None and outside is not None
+    assert inside.proxy is None
+    assert outside.proxy == "http://proxy.corp:3128"
 
 
 def test_relative_ca_bundle_is_taken_from_the_watchlist_folder(tmp_path: Path) -> None:
@@ -562,7 +564,9 @@ def test_env_secrets_are_never_expanded(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("PROXY_URL", "http://user:hunter2@proxy:3128")
     path = write(tmp_path, FULL)
     wl = load(path)
-    assert dict(wl.find("shop").headers)["Authorization"] == "env:SHOP_TOKEN"  # type: ignore[union-attr]
+    shop = wl.find("shop")
+    assert shop is not None
+    assert dict(shop.headers)["Authorization"] == "env:SHOP_TOKEN"
     wl = wl.with_endpoint(
         Endpoint(
             name="billing",
@@ -577,7 +581,8 @@ def test_env_secrets_are_never_expanded(tmp_path: Path, monkeypatch: pytest.Monk
     assert 'Authorization = "env:SHOP_TOKEN"' in text
     assert 'X-Api-Key = "env:SHOP_TOKEN"' in text
     assert 'proxy = "env:PROXY_URL"' in text
-    assert load(path).find("billing").proxy == "env:PROXY_URL"  # type: ignore[union-attr]
+    billing = load(path).find("billing")
+    assert billing is not None and billing.proxy == "env:PROXY_URL"
 
 
 def test_save_refuses_to_overwrite_edits_made_on_disk(tmp_path: Path) -> None:

@@ -81,7 +81,9 @@ def test_with_endpoint_writes_only_what_differs_from_defaults() -> None:
         "up_after": 2,
     }
     assert edited.find("billing") == new
-    assert dict(edited.find("billing").extra) == {"down_after": 3, "up_after": 2}  # type: ignore[union-attr]
+    billing = edited.find("billing")
+    assert billing is not None
+    assert dict(billing.extra) == {"down_after": 3, "up_after": 2}
     assert wl.names == ("shop", "api")  # the original is untouched
     assert loads(tomli_w.dumps(edited.document)) == edited
 
@@ -126,7 +128,8 @@ def test_replace_endpoint_drops_a_value_set_back_to_the_default() -> None:
     edited = wl.replace_endpoint("shop", shop.replace(interval=30.0, expect_status=("2xx",)))
     assert "interval" not in table(edited, 0)
     assert "expect_status" not in table(edited, 0)
-    assert edited.find("shop").interval == 30.0  # type: ignore[union-attr]
+    edited_shop = edited.find("shop")
+    assert edited_shop is not None and edited_shop.interval == 30.0
 
 
 def test_replace_endpoint_with_a_form_built_endpoint_keeps_other_layers_keys() -> None:
@@ -170,7 +173,8 @@ def test_clearing_an_optional_value_that_defaults_set_writes_an_empty_string() -
     assert a is not None and a.proxy == "http://proxy:3128"
     edited = wl.replace_endpoint("a", a.replace(proxy=None))
     assert table(edited, 0)["proxy"] == ""
-    assert edited.find("a").proxy is None  # type: ignore[union-attr]
+    edited_a = edited.find("a")
+    assert edited_a is not None and edited_a.proxy is None
 
 
 def test_without_endpoint_and_find() -> None:
@@ -189,7 +193,8 @@ def test_edit_save_load_round_trip(tmp_path: Path) -> None:
     wl = save(wl)
     again = load(path)
     assert again == wl
-    assert again.find("new").timeout == 0.25  # type: ignore[union-attr]
+    new = again.find("new")
+    assert new is not None and new.timeout == 0.25
     assert "[[endpoint]]" in path.read_text()  # never the inline `endpoint = [{…}]` form
 
 
