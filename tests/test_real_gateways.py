@@ -311,12 +311,20 @@ def check_verdict(
 
 
 def check_proxy_hop(report: Report, generator: str, relayed_by: list[str], *gw: Gateway) -> None:
-    """The gateway recognised in the response is named on the proxy hop."""
+    """The gateway recognised in the response is named on the proxy hop, and the hop strip
+    points where the verdict does: the verdict's hop fails, the hops after it are skipped,
+    and the proxy hop passes unless the verdict blames it."""
     detail = report.hop("proxy")["detail"]
     why = report.explain(*gw)
     assert detail.get("generator") == generator, why
     assert detail.get("relayed_by") == relayed_by, why
-    assert report.hop("proxy")["status"] == "ok", why
+    blamed = report.verdict["hop"]
+    assert report.hop(blamed)["status"] == "fail", why
+    names = [h["name"] for h in report.doc["hops"]]
+    after = names[names.index(blamed) + 1 :]
+    assert all(report.hop(name)["status"] == "skip" for name in after), why
+    if blamed != "proxy":
+        assert report.hop("proxy")["status"] == "ok", why
 
 
 def candidates_in_evidence(report: Report) -> set[str]:
@@ -601,6 +609,10 @@ def test_gateway_pointed_at_the_wrong_port(front: Front, lab: Lab) -> None:
         kind="gateway_misconfigured", min_confidence=0.8,
     )  # fmt: skip
     check_proxy_hop(report, front.name, [], front.gateway)
+    # The strip blames the gateway, not the application: the proxy hop carries the error.
+    proxy = report.hop("proxy")
+    assert proxy["status"] == "fail" and proxy["kind"] == "gateway_misconfigured"
+    assert proxy["error"] and report.hop("upstream")["status"] == "skip"
 
 
 # --------------------------------------------------------------------------- 8. truncated
@@ -653,6 +665,53 @@ def test_nginx_rate_limit_rejects_the_second_request(nginx: Gateway) -> None:
         kind="rate_limited", min_confidence=0.5,
     )  # fmt: skip
     check_proxy_hop(second, "nginx", [], nginx)
+    proxy = second.hop("proxy")
+    assert proxy["status"] == "fail" and proxy["kind"] == "rate_limited", second.explain(nginx)
+    # The facts of the answer stay on the skipped upstream hop.
+    assert second.hop("upstream")["status"] == "skip"
+
+
+# --------------------------------------------------------------------------- 9b. pool member down
+
+
+def test_nginx_pool_member_refusing_fails_check(nginx: Gateway, lab: Lab, tmp_path: Path) -> None:
+    """``all_addresses``: pool.lab.test is 127.0.0.1 (nginx) and 127.0.0.2 (nothing
+    listens). The dead member fails real clients: not ok, and ``check`` exits 1."""
+    url, tag = tagged(f"http://pool.lab.test:{nginx.ports['http']}/lab/ok")
+    watchlist = tmp_path / "watchlist.toml"
+    watchlist.write_text(
+        f"""version = 1
+
+[[endpoint]]
+name = "pool"
+url = "{url}"
+resolvers = ["127.0.0.1:{lab.dns_port}"]
+all_addresses = true
+timeout = "{PROBE_TIMEOUT}s"
+""",
+        encoding="utf-8",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["check", str(watchlist), "--json"], out=out, err=err)
+    assert err.getvalue() == "", err.getvalue()
+    (doc,) = json.loads(out.getvalue())
+    report = Report(code, doc, tag)
+    why = report.explain(nginx)
+    # Reality: the live member answered through nginx.
+    assert "status=200" in nginx_access(nginx, report)
+    by_address = {a["address"]: a for a in doc["addresses"]}
+    assert by_address["127.0.0.1"]["ok"] is True, why
+    assert by_address["127.0.0.2"]["ok"] is False, why
+    assert by_address["127.0.0.2"]["kind"] == "refused", why
+    assert code == 1 and doc["ok"] is False, why
+    assert {k: doc["verdict"][k] for k in ("cause", "kind", "hop")} == {
+        "cause": "backend",
+        "kind": "pool_member_down",
+        "hop": "tcp",
+    }, why
+    assert report.hop("tcp")["status"] == "fail", why
+    assert "127.0.0.2" in (report.hop("tcp")["error"] or ""), why
+    assert [report.hop(n)["status"] for n in ("tls", "proxy", "upstream")] == ["skip"] * 3, why
 
 
 # --------------------------------------------------------------------------- 10. chain

@@ -192,8 +192,9 @@ class ProbeResult:
 
     @property
     def ok(self) -> bool:
-        """No hop failed (warnings are still ok)."""
-        return not any(h.failed for h in self.hops)
+        """No hop failed and — with ``all_addresses`` — no address failed (warnings are
+        still ok): a dead pool member fails real clients."""
+        return not any(h.failed for h in self.hops) and all(a.ok for a in self.addresses)
 
     @property
     def status_code(self) -> int | None:

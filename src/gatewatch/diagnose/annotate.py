@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gatewatch.diagnose import consistent
 from gatewatch.diagnose.context import build_context
 from gatewatch.diagnose.identify import Identification
 from gatewatch.diagnose.rules import run_rules
@@ -21,7 +22,8 @@ def annotate(
     history: Sequence[ProbeResult] = (),
     expiring_days: float = 14.0,
 ) -> ProbeResult:
-    """``result`` with its verdict set and the recognised gateway on its proxy hop.
+    """``result`` with its verdict set, the recognised gateway on its proxy hop, and its
+    hops settled to agree with the verdict (:func:`consistent.settle`).
 
     The origin's own result is annotated too (without history: it has none of its own here).
     """
@@ -34,7 +36,9 @@ def annotate(
     if ctx.ident is not None:
         ident = ctx.ident
         hops = tuple(_proxy_hop(h, result, ident) if h.name == "proxy" else h for h in hops)
-    return result.replace(hops=hops, origin=origin, verdict=verdict)
+    # Last: the hop strip agrees with the verdict (DESIGN.md "The verdict"). Called through
+    # the module so the test suite can check every result that passes here.
+    return consistent.settle(result.replace(hops=hops, origin=origin, verdict=verdict))
 
 
 def _proxy_hop(hop: Hop, result: ProbeResult, ident: Identification) -> Hop:
