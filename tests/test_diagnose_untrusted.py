@@ -12,9 +12,18 @@ import gateway_pages as pages
 from diagnose_factory import gateway_error, ok, origin_failing, response, result
 from gatewatch.diagnose import annotate, diagnose, identify
 from gatewatch.diagnose.context import LINE_LIMIT
-from gatewatch.model import ProbeResult, Verdict
+from gatewatch.model import ProbeResult, Verdict, result_to_json
+from gatewatch.report import render_result
+from gatewatch.text import dumps
 
-HOSTILE = ["[/]", "[bold red]x[/]", "\x1b]0;pwned\x07", "\x1b[2J\x9b31m\x7f", "\x00\ufffd"]
+HOSTILE = [
+    "[/]",
+    "[bold red]x[/]",
+    "\x1b]0;pwned\x07",
+    "\x1b[2J\x9b31m\x7f",
+    "\x00\ufffd",
+    "moc.\u202eknab \x9b6n \u2066x\u200b",  # bidi override, C1 CSI, isolate, zero width
+]
 
 
 def _check(verdict: Verdict) -> None:
@@ -127,3 +136,17 @@ def test_detail_with_unexpected_types_does_not_crash() -> None:
     _check(diagnose(probe))
     odd = result(fail="upstream", kind=None, resp=None)
     _check(diagnose(odd))
+
+
+RAW = ("\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\u200b")
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=repr)
+def test_hostile_text_reaches_no_output_raw(text: str) -> None:
+    """The CLI's table and the JSON contract show every control and invisible character
+    spelled out, wherever in the result it came from."""
+    for probe in _probes(text):
+        annotated = annotate(probe)
+        for shown in (render_result(annotated), dumps(result_to_json(annotated), indent=2)):
+            leaked = [f"U+{ord(c):04X}" for c in RAW if c in shown]
+            assert leaked == [], shown

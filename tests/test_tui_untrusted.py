@@ -149,3 +149,65 @@ async def test_hostile_text_is_shown_literally(where: str, tmp_path: Path) -> No
     assert SHOWN in drawn
     if expect_on_board:
         assert SHOWN in board
+
+
+INVISIBLE = "moc.\u202eknab \x9b6n"
+INVISIBLE_SHOWN = "moc.\\u202eknab \\x9b6n"
+
+
+async def test_bidi_and_c1_are_spelled_out_everywhere(tmp_path: Path) -> None:
+    """U+202E (right-to-left override) and U+009B (C1 CSI) in the certificate, the reason,
+    a header, the body, an error, the summary and the evidence: the board and the detail
+    screen show them spelled out, never raw."""
+    endpoint = Endpoint(name="victim", url="https://victim.example/ok")
+    result = gateway_502("victim", endpoint.url)
+    response, verdict = result.response, result.verdict
+    assert response is not None and verdict is not None
+    body = f"<h1>{INVISIBLE}</h1>".encode()
+    response = response.__class__(
+        **{
+            **response.__dict__,
+            "reason": INVISIBLE,
+            "headers": (("X-Evil", INVISIBLE),),
+            "body": body,
+            "body_size": len(body),
+        }
+    )
+    cert = {"subject": INVISIBLE, "issuer": f"O={INVISIBLE}", "sans": [INVISIBLE]}
+    hops = tuple(
+        Hop("tls", "ok", 4.0, detail=cert)
+        if h.name == "tls"
+        else Hop(h.name, h.status, h.ms, INVISIBLE, "x", h.detail)
+        if h.name == "upstream"
+        else h
+        for h in result.hops
+    )
+    verdict = Verdict(**{**verdict.__dict__, "summary": INVISIBLE, "evidence": (INVISIBLE,)})
+    result = result.replace(response=response, verdict=verdict, hops=hops)
+    engine = FakeEngine([endpoint])
+    app = GatewatchApp(
+        wl.Watchlist.empty(tmp_path / "watchlist.toml"),
+        engine,
+        config_dir=tmp_path / "config",
+        clock=clock,
+        start_engine=False,
+    )
+    async with app.run_test(size=(160, 60)) as pilot:
+        app.live.put_endpoint(endpoint)
+        engine.publish([ProbeCompleted("victim", result, State.DOWN)])
+        app.drain()
+        board = await settled(pilot, lambda text: INVISIBLE_SHOWN in text)
+        await pilot.press("enter")
+        await settled(pilot, lambda _: isinstance(app.screen, DetailScreen))
+        detail_screen = app.screen
+        assert isinstance(detail_screen, DetailScreen)
+        detail = screen_text(app)
+        drawn = "\n".join(
+            content.plain
+            for widget in detail_screen.query(Static)
+            if isinstance(content := widget.render(), Content)
+        )
+    for text in (board, detail, drawn):
+        assert "\u202e" not in text and "\x9b" not in text
+    assert INVISIBLE_SHOWN in board
+    assert drawn.count(INVISIBLE_SHOWN) >= 4  # subject, issuer, reason, summary …

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gatewatch import __version__
 from gatewatch.model import Endpoint, ProbeResult, result_to_json
+from gatewatch.text import dumps
 
 if TYPE_CHECKING:
     from gatewatch.watchlist import Watchlist
@@ -96,7 +96,7 @@ def _print_results(results: Sequence[ProbeResult], as_json: bool, many: bool, ou
 
     if as_json:
         payload = [result_to_json(r) for r in results] if many else result_to_json(results[0])
-        out.write(json.dumps(payload, indent=None if many else 2, ensure_ascii=False) + "\n")
+        out.write(dumps(payload, indent=None if many else 2) + "\n")
     else:
         out.write("\n\n".join(render_result(r, colour=_colour(out)) for r in results) + "\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_UNHEALTHY

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gatewatch.checklist.settings import CheckSettings
 from gatewatch.model import Endpoint
-from gatewatch.text import visible
+from gatewatch.text import dumps, visible
 
 if TYPE_CHECKING:
     from gatewatch.checklist.past import Past
@@ -281,7 +280,7 @@ def _emit(
             redactor=redactor,
             generated_at=diagnosis.generated_at,
         )
-        out.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        out.write(dumps(payload, indent=2) + "\n")
     else:
         out.write(report)
     if written:

@@ -23,6 +23,7 @@ from gatewatch.checklist.export import slug, state_dir, write_atomic
 from gatewatch.checklist.redact import Redactor
 from gatewatch.checklist.results import Progress, StepProgress, parse_time
 from gatewatch.model import Endpoint, format_time, frozen_mapping
+from gatewatch.text import dumps
 
 VERSION = 1
 
@@ -102,7 +103,7 @@ class ProgressStore:
                 "updated_at": format_time(now),
                 "steps": {k: s.to_json() for k, s in progress.steps.items()},
             }
-            text = json.dumps(redactor.data(payload), indent=2, ensure_ascii=False)
+            text = dumps(redactor.data(payload), indent=2)
             write_atomic(path, (text + "\n").encode("utf-8"))
         return path
 

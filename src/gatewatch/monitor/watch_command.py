@@ -9,7 +9,6 @@ them by itself.
 
 from __future__ import annotations
 
-import json
 import queue
 import signal
 import sys
@@ -29,7 +28,7 @@ from gatewatch.monitor.events import (
     StateChanged,
 )
 from gatewatch.monitor.gctune import tune_gc
-from gatewatch.text import one_line
+from gatewatch.text import dumps, one_line
 
 _POLL = 0.2
 
@@ -81,7 +80,7 @@ def format_message(message: Message, *, json_lines: bool) -> str | None:
     if record is None:
         return None
     if json_lines:
-        return json.dumps(record, ensure_ascii=False)
+        return dumps(record)
     return _human(record)
 
 
