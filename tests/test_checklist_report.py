@@ -109,7 +109,8 @@ def secret_args(lab: Lab) -> tuple[list[str], dict[str, str]]:
         "--header",
         "X-Request-Id: harmless-id-1",
         "--origin",
-        f"http://admin:origin-password-789@127.0.0.1:{lab.http_port}/ok",
+        # (credentials in the origin's URL would clash with the Authorization header)
+        f"http://127.0.0.1:{lab.http_port}/ok?access_token=origin-password-789",
         "--proxy",
         "env:GW_PROXY",
         # 200 is not expected: the echoed headers (the token among them) land in the report

@@ -28,8 +28,7 @@ from gatewatch.monitor.alerts import (
     AlertConfig,
     AlertPolicy,
     local_alert,
-    redact_url,
-    strip_credentials,
+    sink_label,
     transition_alert,
 )
 from gatewatch.monitor.core import ProbeFn
@@ -96,7 +95,7 @@ def test_alert_json_env_and_escaping() -> None:
     alert = transition_alert(ev(State.UP, State.DOWN), "https://user:pw@shop.test/health")
     body = alert.to_json()
     assert "&lt;!channel&gt; &amp; co" in body["text"]  # Slack cannot be made to ping
-    assert body["url"] == "https://shop.test/health"
+    assert body["url"] == "https://REDACTED@shop.test/health"
     assert body["state"] == "down" and body["verdict"]["kind"] == "upstream_refused"
     env = alert.environment()
     assert env["GATEWATCH_ENDPOINT"] == "shop" and env["GATEWATCH_STATE"] == "down"
@@ -107,10 +106,11 @@ def test_alert_json_env_and_escaping() -> None:
 
 def test_url_redaction() -> None:
     assert (
-        redact_url("https://hooks.slack.com/services/T0/B0/SECRET") == "https://hooks.slack.com/…"
+        sink_label("https://hooks.slack.com/services/T0/B0/SECRET") == "https://hooks.slack.com/…"
     )
-    assert redact_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080/"
-    assert strip_credentials("http://a:b@h:1/p?q") == "http://h:1/p?q"
+    assert sink_label("http://127.0.0.1:8080/") == "http://127.0.0.1:8080/"
+    alert = transition_alert(ev(State.UP, State.DOWN), "http://a:pw@h:1/p?token=tok123&page=2")
+    assert alert.url == "http://REDACTED@h:1/p?token=REDACTED&page=2"
 
 
 def test_alert_config() -> None:

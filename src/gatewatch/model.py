@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
+from gatewatch.secrets import redact_url
+
 HopName = Literal["dns", "tcp", "tls", "proxy", "upstream"]
 HopStatus = Literal["ok", "warn", "fail", "skip"]
 Cause = Literal["healthy", "dns", "network", "tls", "proxy", "backend", "overload", "unknown"]
@@ -291,7 +293,7 @@ def result_to_json(result: ProbeResult) -> dict[str, Any]:
     """The object ``gatewatch probe --json`` prints (DESIGN.md, "The contract")."""
     out: dict[str, Any] = {
         "name": result.name,
-        "url": result.url,
+        "url": redact_url(result.url),
         "started_at": format_time(result.started_at),
         "ok": result.ok,
         "status_code": result.status_code,

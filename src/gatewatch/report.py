@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gatewatch.model import Hop, ProbeResult, Verdict
+from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 
 STATUS_WORDS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "-"}
@@ -92,7 +93,7 @@ def render_result(result: ProbeResult, *, colour: bool = False) -> str:
     if result.response is not None and result.response.reason:
         status += f" {visible(result.response.reason)}"
     lines = [
-        f"{visible(result.name)}  {visible(result.url)}",
+        f"{visible(result.name)}  {visible(redact_url(result.url))}",
         f"  {status} in {result.total_ms:.1f} ms"
         + (f" from {result.address}" if result.address else ""),
         "",
@@ -113,7 +114,7 @@ def render_result(result: ProbeResult, *, colour: bool = False) -> str:
         failed = origin.failed_hop
         state = "ok" if origin.ok else f"FAIL at {failed.name if failed else '?'}"
         lines.append(
-            f"  origin  {visible(origin.url)}: {state}, "
+            f"  origin  {visible(redact_url(origin.url))}: {state}, "
             f"{origin.status_code if origin.status_code is not None else 'no response'}"
             f" in {origin.total_ms:.1f} ms"
             + (f" — {one_line(failed.error or '', 90)}" if failed and failed.error else "")

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from gatewatch import secrets
 from gatewatch.model import format_time, verdict_to_json
 from gatewatch.monitor.durations import parse_duration
 from gatewatch.monitor.events import LocalProblem
@@ -102,7 +103,7 @@ def transition_alert(event: TransitionEvent, url: str | None) -> Alert:
         text=text,
         reason=event.reason,
         endpoint=event.endpoint,
-        url=strip_credentials(url) if url else None,
+        url=secrets.redact_url(url) if url else None,  # the webhook, stdin, GATEWATCH_URL
         from_state=event.from_state,
         state=event.to_state,
         event=event,
@@ -205,8 +206,9 @@ def _seconds(table: Mapping[str, Any], key: str, default: float) -> float:
     return parse_duration(table.get(key, default), key=f"alerts: {key}")
 
 
-def redact_url(url: str) -> str:
-    """``url`` without credentials, path or query: safe for messages and logs.
+def sink_label(url: str) -> str:
+    """A webhook's URL as a sink's name: scheme, host and port only (no credentials, path
+    or query), for messages and logs.
 
     Webhook URLs carry their secret in the path (Slack: ``/services/T000/B000/XXXX``).
     """
@@ -221,17 +223,6 @@ def redact_url(url: str) -> str:
     netloc = f"{host}:{port}" if port else host
     suffix = "/…" if parts.path not in ("", "/") or parts.query else "/"
     return urlunsplit((parts.scheme, netloc, "", "", "")) + suffix
-
-
-def strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@`` (endpoint URLs are shown in alerts)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def slack_escape(text: str) -> str:

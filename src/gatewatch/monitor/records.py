@@ -26,6 +26,7 @@ from gatewatch.model import (
     Verdict,
 )
 from gatewatch.monitor.state import State, TransitionEvent
+from gatewatch.secrets import redact_url
 
 SCHEMA_VERSION = 1
 
@@ -165,7 +166,7 @@ def probe_row(result: ProbeResult, state: State, lateness_ms: float | None) -> t
     return (
         to_timestamp(result.started_at),
         result.name,
-        result.url,
+        redact_url(result.url),
         int(result.ok),
         str(state),
         result.status_code,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gatewatch import secrets
-from gatewatch.monitor.alerts import Alert, AlertConfig, redact_url
+from gatewatch.monitor.alerts import Alert, AlertConfig, sink_label
 
 if TYPE_CHECKING:
     import httpx
@@ -119,7 +119,7 @@ class WebhookSink:
             headers = {k: secrets.resolve(v, self.environ) for k, v in self.headers}
         except secrets.SecretError as exc:
             raise SinkError(str(exc)) from None
-        shown = redact_url(url)
+        shown = sink_label(url)
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
         body = alert.to_json()

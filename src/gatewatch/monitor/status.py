@@ -15,6 +15,7 @@ from gatewatch.model import HOP_NAMES, Endpoint, Hop, ProbeResult, Response, Ver
 from gatewatch.monitor.schedule import Schedule
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.state import State, Tracker
+from gatewatch.secrets import redact_url
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def engine_failure(endpoint: Endpoint, started_at: datetime, kind: str, error: s
     )
     return ProbeResult(
         name=endpoint.name,
-        url=endpoint.url,
+        url=redact_url(endpoint.url),
         started_at=started_at,
         hops=hops,
         total_ms=float("nan"),

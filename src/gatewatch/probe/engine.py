@@ -33,6 +33,7 @@ from gatewatch.probe.hops import (
 from gatewatch.probe.plan import Plan, ProbeSetupError, environment_proxy, make_plan
 from gatewatch.probe.tls import ContextCache, fetch_unverified_leaf, session_facts
 from gatewatch.probe.transport import ProbeTransport, Route, Timeline
+from gatewatch.secrets import redact_url
 
 __all__ = ["EXPIRING_DAYS", "ProbeSetupError", "Prober", "environment_proxy", "probe"]
 
@@ -134,7 +135,7 @@ class Prober:
             )
             return ProbeResult(
                 name=endpoint.name,
-                url=endpoint.url,
+                url=redact_url(endpoint.url),
                 started_at=started_at,
                 hops=hops,
                 total_ms=total,
@@ -156,7 +157,7 @@ class Prober:
             )
         return ProbeResult(
             name=endpoint.name,
-            url=endpoint.url,
+            url=redact_url(endpoint.url),  # the real URL goes on the wire only
             started_at=started_at,
             hops=hops,
             total_ms=((first.end or time.perf_counter()) - start) * 1000,

@@ -99,7 +99,8 @@ def make_plan(endpoint: Endpoint, environ: Mapping[str, str]) -> Plan:
     try:
         url = httpx.URL(endpoint.url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise ProbeSetupError(f"{endpoint.name}: invalid URL {endpoint.url!r}: {exc}") from exc
+        shown = secrets.redact_url(endpoint.url)
+        raise ProbeSetupError(f"{endpoint.name}: invalid URL {shown!r}: {exc}") from exc
     if url.scheme not in ("http", "https") or not url.host:
         raise ProbeSetupError(f"{endpoint.name}: URL must be http:// or https:// with a host")
     try:
@@ -111,6 +112,8 @@ def make_plan(endpoint: Endpoint, environ: Mapping[str, str]) -> Plan:
         )
     except secrets.SecretError as exc:
         raise ProbeSetupError(f"{endpoint.name}: {exc}") from exc
+    if conflict := secrets.credentials_conflict(endpoint.url, endpoint.headers):
+        raise ProbeSetupError(f"{endpoint.name}: {conflict}")
     proxy_url = proxy_label = None
     proxy_headers: tuple[tuple[str, str], ...] = ()
     dial_host, dial_port = url.host, default_port(url)

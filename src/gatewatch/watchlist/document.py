@@ -19,6 +19,7 @@ from typing import Any
 
 import tomli_w
 
+from gatewatch import secrets
 from gatewatch.model import Endpoint, frozen_mapping
 from gatewatch.watchlist.errors import KeyPath, WatchlistError, show
 from gatewatch.watchlist.fields import (
@@ -347,6 +348,11 @@ def build(
                 )
             else:
                 first_index[known["name"]] = index
+        headers = known.get("headers", defaults.get("headers", ()))
+        for key in ("url", "origin"):  # the origin is probed with the same headers
+            url = known.get(key, defaults.get(key))
+            if isinstance(url, str) and (conflict := secrets.credentials_conflict(url, headers)):
+                mine.append((("endpoint", index, key), conflict, name))
         problems += mine
         if not mine:
             merged_extra = {**copy.deepcopy(defaults_extra), **copy.deepcopy(extra)}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gatewatch import secrets
 from gatewatch.model import Endpoint
 from gatewatch.secrets import PREFIX as ENV_PREFIX
 from gatewatch.secrets import is_reference
@@ -350,6 +351,14 @@ def endpoint_errors(
             parse_field(key, value)
         except FieldError as exc:
             errors[key] = _with_sub(exc)
+    headers = fields.get("headers")
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else []
+    for key in ("url", "origin"):  # the origin is probed with the same headers
+        url = fields.get(key)
+        if key in errors or "headers" in errors or not isinstance(url, str):
+            continue
+        if conflict := secrets.credentials_conflict(url, pairs):
+            errors[key] = conflict
     name = fields.get("name")
     if "name" not in errors and isinstance(name, str) and name in existing_names:
         errors["name"] = f"another endpoint is already named {show(name)}"

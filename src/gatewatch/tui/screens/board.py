@@ -28,6 +28,7 @@ from textual.widgets import Footer, Input, Static
 
 from gatewatch.model import format_time
 from gatewatch.monitor import State
+from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import keys
 from gatewatch.tui.live import Changes
@@ -222,7 +223,7 @@ class BoardScreen(EditActions, Screen[None]):
             (f"{look.symbol} ", look.role),
             (visible(row.name), "bold"),
             ("  ", ""),
-            (visible(row.endpoint.url), ""),
+            (visible(redact_url(row.endpoint.url)), ""),
         ]
         if row.summary:
             pieces += [

@@ -15,6 +15,7 @@ from textual.content import Content
 
 from gatewatch.model import ProbeResult, Response, Verdict, format_time
 from gatewatch.monitor import TransitionEvent
+from gatewatch.secrets import redact_header, redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import Piece, state_look, state_pieces, to_content
@@ -37,7 +38,7 @@ def header(row: Row, now: datetime | None, replay_at: datetime | None) -> Conten
         ("  ", ""),
         (visible(row.name), "bold"),
         ("  ", ""),
-        (visible(row.endpoint.url), "dim"),
+        (visible(redact_url(row.endpoint.url)), "dim"),
     ]
     if row.endpoint.tags:
         first.append(("  " + " ".join("#" + visible(t) for t in row.endpoint.tags), "$accent"))
@@ -138,7 +139,8 @@ def response(found: Response | None) -> Content:
         [(f"{visible(found.http_version)} {status} {one_line(found.reason, 120)}".strip(), "bold")]
     ]
     for name, value in found.headers:
-        lines.append([(f"{one_line(name, 60)}: ", "$accent"), (one_line(value, 400), "")])
+        value_shown = one_line(redact_header(name, value), 400)  # a Set-Cookie is one too
+        lines.append([(f"{one_line(name, 60)}: ", "$accent"), (value_shown, "")])
     size = f"body: {fmt.size(found.body_size)}"
     if not found.complete:
         size += " (incomplete)"

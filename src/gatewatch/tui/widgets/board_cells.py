@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.renderables.sparkline import Sparkline
 
+from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import Palette, Piece, hop_strip_compact, state_pieces, to_text
@@ -88,7 +89,7 @@ def _verdict(row: Row, look: CellLook) -> Text:
 
 
 def _url(row: Row, look: CellLook) -> Text:
-    return Text(visible(row.endpoint.url), no_wrap=True, end="")
+    return Text(visible(redact_url(row.endpoint.url)), no_wrap=True, end="")
 
 
 def _result_key(row: Row) -> tuple[Any, ...] | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from gatewatch.model import AddressResult, Hop, ProbeResult, format_time
+from gatewatch.secrets import redact_url
 from gatewatch.text import one_line
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import HOP_LOOKS, Piece, hop_strip_wide
@@ -170,7 +171,7 @@ def side_lines(result: ProbeResult, title: str) -> list[list[Piece]]:
     status = str(result.status_code) if result.status_code is not None else "no response"
     lines: list[list[Piece]] = [
         [(title, "bold")],
-        [(one_line(result.url, 200), "")],
+        [(one_line(redact_url(result.url), 200), "")],
         [
             (f"{look.symbol} {look.word}  ", look.role),
             (f"{status} in {fmt.ms_long(_ms(result))}", ""),
