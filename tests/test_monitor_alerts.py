@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import sys
@@ -102,6 +103,21 @@ def test_alert_json_env_and_escaping() -> None:
     assert env["GATEWATCH_SUMMARY"] == VERDICT.summary
     local = local_alert(LocalProblem(True, "4 of 4 endpoints cannot be reached"), T0)
     assert local.to_json()["probably_local"] and "probably local" in local.text
+
+
+def test_server_text_in_alerts_is_spelled_out() -> None:
+    """A summary quoting a server (U+202E, U+009B, ESC) reaches Slack, the command's stdin
+    and its environment spelled out: a terminal or chat client never acts on it."""
+    hostile = "moc.\u202eknab \x9b31m \x1b[2J"
+    event = ev(State.UP, State.DOWN)
+    event = dataclasses.replace(
+        event, verdict=dataclasses.replace(VERDICT, summary=hostile), reason=hostile
+    )
+    alert = transition_alert(event, "http://shop.test/")
+    shown = [*alert.to_json().values(), *alert.environment().values()]
+    texts = [v for v in shown if isinstance(v, str)]
+    assert all(c not in t for t in texts for c in ("\u202e", "\x9b", "\x1b"))
+    assert any("\\u202e" in t for t in texts)
 
 
 def test_url_redaction() -> None:

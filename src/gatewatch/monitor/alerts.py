@@ -28,6 +28,7 @@ from gatewatch.model import format_time, verdict_to_json
 from gatewatch.monitor.durations import parse_duration
 from gatewatch.monitor.events import LocalProblem
 from gatewatch.monitor.state import ALERT_STATES, State, TransitionEvent
+from gatewatch.text import visible
 
 #: States an operator chose or that say nothing yet: never alerted on.
 QUIET_STATES = frozenset({State.MAINTENANCE, State.PAUSED, State.PENDING})
@@ -56,15 +57,15 @@ class Alert:
     def to_json(self) -> dict[str, Any]:
         verdict = self.event.verdict if self.event else None
         return {
-            "text": slack_escape(self.text),
+            "text": slack_escape(visible(self.text)),
             "type": self.type,
             "at": format_time(self.at),
             "endpoint": self.endpoint,
             "url": self.url,
             "from_state": self.from_state,
             "state": self.state,
-            "reason": self.reason,
-            "summary": verdict.summary if verdict else self.reason,
+            "reason": visible(self.reason),
+            "summary": visible(verdict.summary if verdict else self.reason),
             "probably_local": self.probably_local,
             "verdict": verdict_to_json(verdict),
         }
@@ -79,12 +80,12 @@ class Alert:
             "GATEWATCH_URL": self.url or "",
             "GATEWATCH_FROM_STATE": str(self.from_state or ""),
             "GATEWATCH_STATE": str(self.state or ""),
-            "GATEWATCH_REASON": self.reason,
-            "GATEWATCH_SUMMARY": verdict.summary if verdict else self.reason,
+            "GATEWATCH_REASON": visible(self.reason),
+            "GATEWATCH_SUMMARY": visible(verdict.summary if verdict else self.reason),
             "GATEWATCH_CAUSE": verdict.cause if verdict else "",
             "GATEWATCH_KIND": (verdict.kind or "") if verdict else "",
             "GATEWATCH_PROBABLY_LOCAL": "1" if self.probably_local else "0",
-            "GATEWATCH_TEXT": self.text,
+            "GATEWATCH_TEXT": visible(self.text),
         }
         return {k: v.replace("\x00", "") for k, v in values.items()}
 
