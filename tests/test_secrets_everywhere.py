@@ -242,7 +242,6 @@ def test_url_credentials_and_an_authorization_header_are_refused(
 async def test_the_board_shows_no_secret(tmp_path: Path) -> None:
     """The board's row, the detail screen and its facts show the redacted URL, even for a
     result that carries the raw one (a history row written by an older gatewatch)."""
-    from textual.app import App
     from textual.content import Content
     from textual.widgets import Static
 
@@ -264,13 +263,12 @@ async def test_the_board_shows_no_secret(tmp_path: Path) -> None:
         clock=clock,
         start_engine=False,
     )
-    any_app: App[object] = app  # type: ignore[assignment]
     async with app.run_test(size=(160, 50)) as pilot:
         app.live.put_endpoint(endpoint)
         engine.publish([ProbeCompleted("shop", result, State.DOWN)])
         app.drain()
         deadline = time.monotonic() + 10
-        while "shop.example" not in (board := screen_text(any_app)):
+        while "shop.example" not in (board := screen_text(app)):
             assert time.monotonic() < deadline, board
             await pilot.pause(0.05)
         await pilot.press("enter")
@@ -278,7 +276,7 @@ async def test_the_board_shows_no_secret(tmp_path: Path) -> None:
             assert time.monotonic() < deadline
             await pilot.pause(0.05)
         await pilot.pause()
-        detail = screen_text(any_app)
+        detail = screen_text(app)
         drawn = "\n".join(
             content.plain
             for widget in app.screen.query(Static)
