@@ -589,3 +589,27 @@ def apigateway_504() -> Response:
         ],
         body,
     )
+
+
+def squid_503(code: str = "ERR_CONNECT_FAIL 111") -> Response:
+    """[lab] squid 5.7 as a forward proxy, http:// to an origin that refuses."""
+    body = (
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<html><head>\n'
+        "<title>ERROR: The requested URL could not be retrieved</title>\n</head><body>"
+        "<h1>ERROR</h1><h2>The requested URL could not be retrieved</h2>"
+        "<p>The system returned: <i>(111) Connection refused</i></p></body></html>"
+    )
+    return response(
+        503,
+        "Service Unavailable",
+        [
+            ("Server", "squid/5.7"),
+            ("Mime-Version", "1.0"),
+            DATE,
+            ("Content-Type", "text/html;charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("X-Squid-Error", code),
+            ("Via", "1.1 vm (squid/5.7)"),
+        ],
+        body,
+    )

@@ -202,7 +202,7 @@ def test_app_502_json_behind_nginx_is_the_apps_error() -> None:
 def test_app_502_behind_haproxy() -> None:
     verdict = diagnose(gateway_error(pages.haproxy_app502()))
     assert (verdict.kind, verdict.generator) == ("app_error", "app")
-    assert _has(verdict, "Server: gunicorn is not a gateway")
+    assert _has(verdict, "Server: gunicorn is an application server")
     assert _steps_mention(verdict, "termination flags ----")
 
 

@@ -113,14 +113,14 @@ def test_quoted_text_is_kept_verbatim() -> None:
     hostile = "\x1b]0;pwned\x07[/]"
     page = response(502, "Bad Gateway", [("Server", hostile)], "{}")
     verdict = diagnose(gateway_error(page))
-    assert f"Server: {hostile} is not a gateway" in verdict.evidence
+    assert any(hostile in line for line in verdict.evidence), verdict.evidence
     envoy = pages.envoy(503, pages.ENVOY_TERMINATION + hostile)
     verdict = diagnose(gateway_error(envoy))
     assert any(line.endswith("connection termination" + hostile + '"') for line in verdict.evidence)
 
 
 def test_long_header_is_cut_with_an_ellipsis() -> None:
-    found = identify(response(200, "OK", [("Server", "x" * 10_000)], "ok"))
+    found = identify(response(502, "Bad Gateway", [("Server", "x" * 10_000)], "ok"))
     line = next(line for line in found.evidence if line.startswith("Server: "))
     assert line.startswith("Server: " + "x" * 10) and "…" in line
     assert len(line) < 120

@@ -21,7 +21,7 @@ GENERATORS = {
     "nginx", "openresty", "haproxy", "apache", "envoy", "traefik", "caddy", "varnish",
     "fastly", "cloudflare", "aws-alb", "cloudfront", "aws-apigateway", "gcp-lb",
     "azure-appgw", "azure-frontdoor", "akamai", "vercel", "netlify", "heroku", "kong",
-    "iis-arr", "app",
+    "iis-arr", "squid", "app",
 }  # fmt: skip
 
 
@@ -96,8 +96,14 @@ CASES = {
     # ---- [src] apache httpd mod_proxy
     "src-apache-502-read-error": Case(pages.apache_proxy_error(502, "Error reading from remote "
                                                                     "server"),
-                                      "apache", None, "apache-proxy-error",
+                                      "apache", None, "apache-proxy-error", elapsed_ms=2400.0,
                                       candidates=("upstream_closed", "upstream_timeout")),
+    "lab-apache-502-read-error-instant": Case(
+        pages.apache_proxy_error(502, "Error reading from remote server"), "apache",
+        "upstream_closed", "apache-proxy-error", elapsed_ms=2.0),
+    "lab-apache-502-read-error-proxytimeout": Case(
+        pages.apache_proxy_error(502, "Error reading from remote server"), "apache",
+        "upstream_timeout", "apache-proxy-error", elapsed_ms=1003.0),
     "src-apache-500-dns": Case(pages.apache_proxy_error(500, "DNS lookup failure for: "
                                                              "api.internal"),
                                "apache", "upstream_dns", "apache-proxy-error"),
@@ -211,6 +217,10 @@ CASES = {
         "nginx", None, "nginx-no-footer", candidates=("upstream_refused",)),
     "src-openresty-504": Case(pages.nginx(504, server="openresty/1.25.3.1"), "openresty",
                               "upstream_timeout", "openresty"),
+    # ---- [lab] squid 5.7 forward proxy (tests/test_real_gateways_more.py)
+    "lab-squid-connect-fail": Case(pages.squid_503(), "squid", "upstream_refused", "squid-error"),
+    "lab-squid-dns": Case(pages.squid_503("ERR_DNS_FAIL 0"), "squid", "upstream_dns",
+                          "squid-error"),
 }  # fmt: skip
 
 

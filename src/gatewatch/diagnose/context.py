@@ -14,6 +14,7 @@ from typing import Any
 from gatewatch.diagnose.advice import KIND_CAUSE, next_steps
 from gatewatch.diagnose.identify import Identification, identify
 from gatewatch.diagnose.text import clip, host_port, netloc
+from gatewatch.diagnose.tiers import healthy_identity
 from gatewatch.model import Cause, Hop, HopName, ProbeResult, Response, Verdict
 
 #: Longest evidence line, whatever it quotes.
@@ -76,9 +77,18 @@ def build_context(
     elapsed = first_byte_ms(result)
     if elapsed is None and result.response is not None:
         elapsed = result.total_ms
-    ident = identify(result.response, elapsed_ms=elapsed) if result.response else None
-    host, port = host_port(result.url)
     proxy_detail = result.hop("proxy").detail
+    ident = (
+        identify(
+            result.response,
+            elapsed_ms=elapsed,
+            healthy=healthy_identity(history),
+            forward_proxy=proxy_detail.get("mode") == "forward",
+        )
+        if result.response
+        else None
+    )
+    host, port = host_port(result.url)
     fields = {
         "host": host,
         "port": port,

@@ -44,6 +44,8 @@ class Hint:
     elapsed_s: tuple[tuple[float, float], ...] = ()
     #: Kinds the page cannot tell apart.
     candidates: tuple[str, ...] = ()
+    #: The row needs the answer at a whole number of seconds (a configured timer fired).
+    at_timer: bool = False
 
 
 @dataclass(frozen=True)

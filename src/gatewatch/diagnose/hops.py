@@ -16,7 +16,8 @@ from gatewatch.diagnose.context import (
     read_origin,
 )
 from gatewatch.diagnose.text import clip, fmt_ms
-from gatewatch.model import HOP_CAUSE, AddressResult, HopName, Verdict
+from gatewatch.diagnose.tiers import product_token, via_token
+from gatewatch.model import HOP_CAUSE, AddressResult, Hop, HopName, Verdict
 
 
 def pool_member_down(ctx: Context) -> Verdict | None:
@@ -62,15 +63,27 @@ def _failed(ctx: Context, name: HopName) -> Verdict | None:
         reading = read_origin(ctx.origin)
         if reading.kind is None:
             evidence.append(f"{reading.line}: only the path through the gateway is broken")
+    generator = forward_proxy_name(hop) if name == "proxy" else None
+    if generator:
+        evidence.append(f"the forward proxy names itself {generator} in its reply")
     return make_verdict(
         ctx,
         kind,
         cause=cause,
         hop=name,
+        generator=generator,
         confidence=0.95 if known else 0.6,
         summary=summary,
         evidence=evidence,
     )
+
+
+def forward_proxy_name(hop: Hop) -> str | None:
+    """The forward proxy's own name, from the Server or Via of its CONNECT reply."""
+    detail = hop.detail
+    server = detail.get("proxy_server")
+    agent = detail.get("proxy_agent")
+    return product_token(str(server)) if server else via_token(str(agent)) if agent else None
 
 
 def dns_failed(ctx: Context) -> Verdict | None:

@@ -19,6 +19,16 @@ from gatewatch.diagnose.gateways import (
     TEMPLATES,
 )
 from gatewatch.diagnose.text import clip
+from gatewatch.diagnose.tiers import (
+    APP_HEADERS,
+    APP_SERVERS,
+    PathIdentity,
+    identity_of,
+    product_token,
+    round_seconds,
+    same_path,
+)
+from gatewatch.diagnose.unknown import infer_gateway
 from gatewatch.model import Response
 
 
@@ -42,6 +52,8 @@ class Identification:
     confidence: float = 0.0
     #: Certainty about the hint (or the candidate list), 0..1.
     hint_confidence: float = 0.0
+    #: The generator was inferred (page shape, timing, identity), not matched in a table.
+    inferred: bool = False
 
     @property
     def gateway(self) -> bool:
@@ -55,18 +67,26 @@ class Identification:
         return head + self.relayed_by
 
 
-def identify(response: Response, *, elapsed_ms: float | None = None) -> Identification:
+def identify(
+    response: Response,
+    *,
+    elapsed_ms: float | None = None,
+    healthy: PathIdentity | None = None,
+    forward_proxy: bool = False,
+) -> Identification:
     """Fingerprint ``response``: body template first, headers as support (gateways.md §3).
 
     ``elapsed_ms`` (request sent → first byte) lets time-based hints fire, such as
-    HAProxy's 503 after ~1 s per connection retry.
+    HAProxy's 503 after ~1 s per connection retry. ``healthy``: the identity of the
+    endpoint's last healthy answer, when there is history; ``forward_proxy``: the probe
+    went through a configured forward proxy (which may have made the answer itself).
     """
     tiers = marked_tiers(response)
     text = response.text
     for template in TEMPLATES:
         if _matches(template, response, text, tiers):
             return _from_template(template, response, text, tiers, elapsed_ms)
-    return _unrecognised(response, tiers)
+    return _unrecognised(response, tiers, elapsed_ms, healthy, forward_proxy)
 
 
 def marked_tiers(response: Response) -> tuple[str, ...]:
@@ -129,6 +149,8 @@ def pick_hint(
             value = response.header(hint.header[0])
             if value is None or not hint.header[1].search(value):
                 continue
+        if hint.at_timer and round_seconds(elapsed_ms) is None:
+            continue
         if hint.elapsed_s and (
             elapsed_ms is None
             or not any(lo * 1000 <= elapsed_ms <= hi * 1000 for lo, hi in hint.elapsed_s)
@@ -215,8 +237,62 @@ def _id_lines(response: Response, tiers: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def _unrecognised(response: Response, tiers: tuple[str, ...]) -> Identification:
-    """No template matched: the application's own response, or an unknown page (R5, R6)."""
+def _unrecognised(
+    response: Response,
+    tiers: tuple[str, ...],
+    elapsed_ms: float | None,
+    healthy: PathIdentity | None,
+    forward_proxy: bool,
+) -> Identification:
+    """No template matched. The app made it only on positive evidence (R5); a gateway
+    made it when its page, its timing or a changed identity say so; else unknown."""
+    reasons, confidence = _app_evidence(response, tiers, healthy)
+    server = response.header("server")
+    named = server_tier(response)
+    relayed = list(tiers)
+    evidence = list(reasons)
+    if lowercase_names(response) and "haproxy" not in relayed:
+        relayed.append("haproxy")
+        evidence.append(_LOWERCASE_LINE)
+    if reasons:
+        if named:
+            evidence.append(
+                f"Server: {clip(server or '', 60)} names a tier that relayed the response "
+                f"({named} replaces the upstream's Server header), not its generator"
+            )
+        evidence.extend(_id_lines(response, tuple(relayed)))
+        return Identification(
+            generator="app", relayed_by=tuple(relayed), evidence=tuple(evidence),
+            confidence=confidence,
+        )  # fmt: skip
+    inferred = infer_gateway(response, elapsed_ms, healthy, forward_proxy)
+    if inferred is not None:
+        relayed = [t for t in relayed if t != inferred.generator]
+        evidence.extend(inferred.evidence)
+        evidence.extend(_id_lines(response, (inferred.generator or "", *relayed)))
+        return Identification(
+            generator=inferred.generator,
+            relayed_by=tuple(relayed),
+            evidence=tuple(evidence),
+            hint=inferred.hint,
+            candidates=inferred.candidates,
+            confidence=inferred.confidence,
+            hint_confidence=inferred.hint_confidence,
+            inferred=True,
+        )
+    where = f"{', '.join(tiers)} in the path, but " if tiers else ""
+    body = "the body is empty" if not response.body else "the body matches no known page"
+    evidence.append(f"{where}{body}: who generated it is unknown")
+    if server is not None and named is None:
+        evidence.append(f"Server: {clip(server, 60)} is in no table (evidence of nothing)")
+    evidence.extend(_id_lines(response, tuple(relayed)))
+    return Identification(generator=None, relayed_by=tuple(relayed), evidence=tuple(evidence))
+
+
+def _app_evidence(
+    response: Response, tiers: tuple[str, ...], healthy: PathIdentity | None
+) -> tuple[list[str], float]:
+    """Positive evidence that the application generated ``response`` (R5), with confidence."""
     status = response.status_code
     reasons: list[str] = []
     confidence = 0.0
@@ -228,11 +304,14 @@ def _unrecognised(response: Response, tiers: tuple[str, ...]) -> Identification:
         if response.header(name) is not None:
             reasons.append(f"{name} is present: {tier} got this response from its upstream")
             confidence = max(confidence, 0.85)
-    server = response.header("server")
-    named = server_tier(response)
-    if server is not None and named is None:
-        reasons.append(f"Server: {clip(server, 60)} is not a gateway")
-        confidence = max(confidence, 0.7)
+    for value in response.header_all("server"):
+        if product_token(value) in APP_SERVERS:
+            reasons.append(f"Server: {clip(value, 60)} is an application server")
+            confidence = max(confidence, 0.8)
+    for name in APP_HEADERS:
+        if (found := response.header(name)) is not None:
+            reasons.append(f"{name}: {clip(found, 60)} is the application's header")
+            confidence = max(confidence, 0.75)
     for tier in tiers:
         own = OWN_REASONS.get(tier, {}).get(status or 0)
         if own and response.reason and response.reason != own:
@@ -244,29 +323,12 @@ def _unrecognised(response: Response, tiers: tuple[str, ...]) -> Identification:
     if retry_after is not None and tiers and not EMITS_RETRY_AFTER.intersection(tiers):
         reasons.append(f"Retry-After: {clip(retry_after, 40)}, which {tiers[0]} does not send")
         confidence = max(confidence, 0.7)
+    if healthy is not None and same_path(identity_of(response), healthy):
+        reasons.append(
+            f"same identity as the endpoint's healthy answers ({clip(healthy.line(), 80)})"
+        )
+        confidence = max(confidence, 0.75)
     if not reasons and status is not None and status < 500:
         reasons.append(f"status {status} and no gateway's page: the application answered")
         confidence = 0.6
-
-    relayed = list(tiers)
-    evidence = list(reasons)
-    if lowercase_names(response) and "haproxy" not in relayed:
-        relayed.append("haproxy")
-        evidence.append(_LOWERCASE_LINE)
-    if reasons and named:
-        evidence.append(
-            f"Server: {clip(server or '', 60)} names a tier that relayed the response "
-            f"({named} replaces the upstream's Server header), not its generator"
-        )
-    if not reasons:
-        where = f"{', '.join(tiers)} in the path, but " if tiers else ""
-        body = "the body is empty" if not response.body else "the body matches no known page"
-        evidence.append(f"{where}{body}: who generated it is unknown")
-    generator = "app" if reasons else None
-    evidence.extend(_id_lines(response, tuple(relayed)))
-    return Identification(
-        generator=generator,
-        relayed_by=tuple(relayed),
-        evidence=tuple(evidence),
-        confidence=confidence,
-    )
+    return reasons, confidence

@@ -234,6 +234,28 @@ _VARNISH_HINTS = (
         body=rx(r"(?i)<h1>Error \d{3} [^<]*(ssl|tls|certificate|handshake)"),
     ),
     Hint(
+        "upstream_timeout",
+        0.75,
+        "'Backend fetch failed' at a whole number of seconds: first_byte_timeout (or "
+        "connect_timeout) fired (varnishlog: FetchError first byte timeout)",
+        body=rx(r"Backend fetch failed"),
+        at_timer=True,
+    ),
+    Hint(
+        None,
+        0.7,
+        "an immediate 'Backend fetch failed': the backend refused, closed, answered garbage "
+        "or is marked sick (varnishlog FetchError says which)",
+        body=rx(r"Backend fetch failed"),
+        elapsed_s=((0.0, 0.5),),
+        candidates=(
+            "upstream_refused",
+            "upstream_closed",
+            "upstream_invalid_response",
+            "no_healthy_upstream",
+        ),
+    ),
+    Hint(
         None,
         0.5,
         "Varnish sends 503 'Backend fetch failed' for every backend failure",
@@ -247,9 +269,63 @@ _VARNISH_HINTS = (
     ),
 )
 
+
+def _squid(code: str, kind: str, confidence: float, note: str) -> Hint:
+    return Hint(kind, confidence, note, header=("x-squid-error", rx(rf"^\s*{code}\b")))
+
+
+#: Squid's X-Squid-Error codes (errorpage.cc, its ERR_* templates) → kind.
+_SQUID_HINTS = (
+    _squid(
+        r"ERR_CONNECT_FAIL 111",
+        "upstream_refused",
+        0.9,
+        "X-Squid-Error: ERR_CONNECT_FAIL 111: the proxy could not reach the origin, which "
+        "refused the connection",
+    ),
+    _squid(
+        r"ERR_CONNECT_FAIL 110",
+        "upstream_timeout",
+        0.85,
+        "X-Squid-Error: ERR_CONNECT_FAIL 110: the proxy's connect to the origin timed out",
+    ),
+    _squid(
+        "ERR_CONNECT_FAIL",
+        "upstream_refused",
+        0.75,
+        "X-Squid-Error: ERR_CONNECT_FAIL: the proxy could not connect to the origin",
+    ),
+    _squid("ERR_DNS_FAIL", "upstream_dns", 0.9, "the proxy could not resolve the origin's name"),
+    _squid(
+        "ERR_READ_TIMEOUT", "upstream_timeout", 0.9, "the origin did not answer the proxy in time"
+    ),
+    _squid("ERR_LIFETIME_EXP", "upstream_timeout", 0.8, "the request outlived Squid's lifetime"),
+    _squid("ERR_ZERO_SIZE_OBJECT", "upstream_closed", 0.85, "the origin closed without answering"),
+    _squid("ERR_READ_ERROR", "upstream_closed", 0.8, "reading from the origin failed (reset)"),
+    _squid("ERR_INVALID_RESP", "upstream_invalid_response", 0.9, "the origin's reply was invalid"),
+    _squid(
+        "ERR_SECURE_CONNECT_FAIL", "upstream_tls", 0.85, "TLS from the proxy to the origin failed"
+    ),
+    _squid("ERR_ACCESS_DENIED", "gateway_error", 0.7, "Squid's http_access rules denied it"),
+    Hint(
+        None,
+        0.5,
+        "a Squid error page; X-Squid-Error names the ERR_* template",
+        candidates=("upstream_refused", "upstream_closed", "upstream_timeout"),
+    ),
+)
+
 PAGES: Mapping[str, Template] = {
     t.name: t
     for t in (
+        Template(
+            "squid-error",
+            "squid",
+            "Squid's {status} error page (X-Squid-Error)",
+            "[lab] squid 5.7 on loopback; [src] squid errors/templates, src/errorpage.cc",
+            headers=("x-squid-error",),
+            hints=_SQUID_HINTS,
+        ),
         Template(
             "envoy-local-reply",
             "envoy",
@@ -347,6 +423,22 @@ PAGES: Mapping[str, Template] = {
                     body=rx(r"Corrupt status line"),
                 ),
                 Hint(
+                    "upstream_timeout",
+                    0.8,
+                    "'Error reading from remote server' at a whole number of seconds: "
+                    "ProxyTimeout fired while waiting for the status line (AH01102 (70007))",
+                    body=rx(r"Error reading from remote server"),
+                    at_timer=True,
+                ),
+                Hint(
+                    "upstream_closed",
+                    0.75,
+                    "'Error reading from remote server' at once: the backend closed or reset "
+                    "the connection before its status line (AH01102)",
+                    body=rx(r"Error reading from remote server"),
+                    elapsed_s=((0.0, 0.5),),
+                ),
+                Hint(
                     None,
                     0.6,
                     "'Error reading from remote server' covers a closed/reset connection and a "
@@ -372,10 +464,18 @@ PAGES: Mapping[str, Template] = {
             hints=(
                 Hint(
                     None,
+                    0.7,
+                    "an immediate mod_proxy 503: it could not connect (AH00957 / AH01114) or "
+                    "the worker is in error state after a failed connect (AH00959 / AH00940)",
+                    elapsed_s=((0.0, 0.5),),
+                    candidates=("upstream_refused", "no_healthy_upstream"),
+                ),
+                Hint(
+                    None,
                     0.5,
                     "mod_proxy answers 503 when it cannot connect (AH00957 / AH01114) or the "
                     "worker is in error state (AH00959)",
-                    candidates=("upstream_refused", "no_healthy_upstream"),
+                    candidates=("upstream_refused", "no_healthy_upstream", "upstream_timeout"),
                 ),
             ),
         ),
@@ -487,6 +587,14 @@ PAGES: Mapping[str, Template] = {
             hints=(
                 Hint(
                     "upstream_timeout",
+                    0.85,
+                    "Caddy answers 504 when the proxy error is a timeout, here at a whole "
+                    "number of seconds (response_header_timeout / dial_timeout)",
+                    statuses=codes(504),
+                    at_timer=True,
+                ),
+                Hint(
+                    "upstream_timeout",
                     0.75,
                     "Caddy answers 504 when the proxy error is a timeout",
                     statuses=codes(504),
@@ -496,6 +604,15 @@ PAGES: Mapping[str, Template] = {
                     0.75,
                     "Caddy's 503: no upstreams available",
                     statuses=codes(503),
+                ),
+                Hint(
+                    None,
+                    0.7,
+                    "an immediate empty Caddy 502: a dial error (refused), EOF (closed) or a "
+                    "malformed response; its error log (http.log.error) says which",
+                    statuses=codes(502),
+                    elapsed_s=((0.0, 0.5),),
+                    candidates=("upstream_refused", "upstream_closed", "upstream_invalid_response"),
                 ),
                 Hint(
                     None,

@@ -249,9 +249,13 @@ def app_error(ctx: Context) -> Verdict | None:
 
 
 def gateway_page(ctx: Context) -> Verdict | None:
-    """A gateway's own error page: its hint names the cause, or lists candidates (R2–R4)."""
+    """A gateway's own error page: its hint names the cause, or lists candidates (R2–R4).
+
+    Also a gateway inferred from its page, timing or changed identity (``unknown.py``),
+    named from its own Server/Via token or, when it names itself nowhere, unnamed.
+    """
     response, ident = ctx.failed_response, ctx.ident
-    if response is None or ident is None or not ident.gateway:
+    if response is None or ident is None or not (ident.gateway or ident.inferred):
         return None
     if ctx.status < 500 and not ident.hint:
         return None

@@ -42,6 +42,8 @@ UPSTREAM_FAULTS: tuple[tuple[str, str], ...] = (
     ("/echo", "JSON of the request as received (headers, SNI, port)"),
     ("/body/hello%20world", "200 with that text as the body"),
     ("/gateway/PORT/path", "a reverse proxy to 127.0.0.1:PORT with nginx's error pages"),
+    ("/edge/PORT/path", "the same proxy signing its errors edgeproxy/3.1 (in no table)"),
+    ("/edge-ps/PORT/path", "edgeproxy with an RFC 9209 Proxy-Status header on its errors"),
 )
 
 #: DNS name in the lab zone → what it answers.

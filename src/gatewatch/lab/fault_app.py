@@ -18,7 +18,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from .certs import sni_of
-from .gateway import relay
+from .gateway import edge_page, edge_page_with_status, relay
 from .http_wire import BadRequest, Request, read_request, reason, response, response_head
 from .sockets import arm_reset
 
@@ -292,6 +292,18 @@ async def _gateway(ex: Exchange, arg: str, _app: FaultApp) -> None:
     await ex.flush()
 
 
+async def _edge(ex: Exchange, arg: str, _app: FaultApp) -> None:
+    """The same proxy as a gateway in no table (``Server: edgeproxy/3.1``)."""
+    ex.send(await relay(ex.request, arg, edge_page))
+    await ex.flush()
+
+
+async def _edge_ps(ex: Exchange, arg: str, _app: FaultApp) -> None:
+    """edgeproxy with an RFC 9209 Proxy-Status header on its errors."""
+    ex.send(await relay(ex.request, arg, edge_page_with_status))
+    await ex.flush()
+
+
 async def _body(ex: Exchange, arg: str, _app: FaultApp) -> None:
     text = unquote(arg, errors="replace")
     await ex.respond(200, text.encode(), content_type="text/plain; charset=utf-8")
@@ -323,6 +335,8 @@ ROUTES: dict[str, tuple[Route, ArgKind]] = {
     "echo": (_echo, "none"),
     "body": (_body, "text"),
     "gateway": (_gateway, "text"),
+    "edge": (_edge, "text"),
+    "edge-ps": (_edge_ps, "text"),
 }
 
 

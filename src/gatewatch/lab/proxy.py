@@ -26,6 +26,8 @@ ProxyMode = Literal["open", "auth", "fail", "slow"]
 PROXY_MODES: tuple[ProxyMode, ...] = ("open", "auth", "fail", "slow")
 
 VIA = "1.1 gatewatch-lab-proxy"
+#: The Server token on the proxy's own answers (CONNECT replies, error pages): in no table.
+SERVER = "fwdproxy/2.4"
 CONNECT_TIMEOUT = 5.0
 #: Headers that describe one hop and are not forwarded (RFC 9110 §7.6.1, plus the body framing
 #: the proxy redoes itself).
@@ -70,7 +72,7 @@ class ProxyConfig:
 
 def generated(status: int, message: str, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
     """A response the proxy makes itself, marked with Via."""
-    return response(status, f"{message}\n".encode(), (("Via", VIA), *extra), server=None)
+    return response(status, f"{message}\n".encode(), (("Via", VIA), *extra), server=SERVER)
 
 
 class ForwardProxy:
@@ -115,7 +117,8 @@ class ForwardProxy:
         host, port = _split_authority(request.target)
         up_reader, up_writer = await self._connect(host, port)
         try:
-            writer.write(f"HTTP/1.1 200 Connection established\r\nVia: {VIA}\r\n\r\n".encode())
+            head = f"HTTP/1.1 200 Connection established\r\nServer: {SERVER}\r\nVia: {VIA}\r\n\r\n"
+            writer.write(head.encode())
             await writer.drain()
             await _relay(reader, writer, up_reader, up_writer)
         finally:

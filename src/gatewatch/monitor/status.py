@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,7 +93,9 @@ def for_history(result: ProbeResult) -> ProbeResult:
     """What the engine keeps of a past result: enough for diagnose's history rules.
 
     Kept: ok-ness, hop statuses, kinds, errors and timings, the status code, the verdict's
-    cause/kind/summary. Dropped: bodies, headers, hop details (certificates, DNS answers),
+    cause/kind/summary, and for a healthy answer its identity (``identity_headers``), so
+    diagnose can tell a failure that another tier generated (issue 17). Dropped: bodies,
+    other headers' values, hop details (certificates, DNS answers),
     evidence, the origin. A full result is ~5 KB and some 30 objects; this is ~1.2 KB and
     9, which matters at 20 results × 1,000 endpoints: memory, and the garbage collector's
     full passes, which stall the loop and show up as lateness.
@@ -111,7 +114,7 @@ def for_history(result: ProbeResult) -> ProbeResult:
             http_version=response.http_version,
             status_code=response.status_code,
             reason=response.reason,
-            headers=(),
+            headers=identity_headers(response) if result.ok else (),
             body_size=response.body_size,
             content_length=response.content_length,
             complete=response.complete,
@@ -131,6 +134,22 @@ def for_history(result: ProbeResult) -> ProbeResult:
 
 
 _NO_DETAIL = frozen_mapping()
+
+#: Header values a healthy answer keeps in history: who made it (the rest keep names only).
+_IDENTITY_VALUES = frozenset({"server", "via"})
+
+
+def identity_headers(response: Response) -> tuple[tuple[str, str], ...]:
+    """A healthy answer's identity: Server and Via values, every other header by name only.
+
+    That is what ``diagnose.tiers.identity_of`` compares a failure against; values other
+    than Server/Via (cookies, tokens) are never kept, names are (``sys.intern``: 20
+    results × 1,000 endpoints share one copy of each name).
+    """
+    return tuple(
+        (sys.intern(name.lower()), value if name.lower() in _IDENTITY_VALUES else "")
+        for name, value in response.headers[:64]
+    )
 
 
 def _slim_hop(hop: Hop) -> Hop:

@@ -87,6 +87,9 @@ def http_hops(
             via = [v for k, v in tl.connect_headers if k.lower() in ("via", "proxy-agent")]
             if via:
                 detail["proxy_agent"] = via[0][:120]
+            server = [v for k, v in tl.connect_headers if k.lower() == "server"]
+            if server:  # a forward proxy's CONNECT reply names it (issue 17: name the proxy)
+                detail["proxy_server"] = server[0][:120]
         forward_407 = (
             attempt.response is not None
             and plan.url.scheme == "http"
