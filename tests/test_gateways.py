@@ -133,7 +133,7 @@ CASES = {
     "doc-cloudflare-526": Case(pages.cloudflare_52x(526, "Invalid SSL certificate"),
                                "cloudflare", "upstream_tls", "cloudflare-5xx"),
     "doc-cloudflare-530-1016": Case(pages.cloudflare_52x(530, "Origin DNS error 1016"),
-                                    "cloudflare", "upstream_dns", "cloudflare-5xx"),
+                                    "cloudflare", "upstream_dns", "cloudflare"),  # 1016 read first
     "doc-cloudflare-520": Case(pages.cloudflare_52x(520, "Web server is returning an unknown "
                                                           "error"),
                                "cloudflare", None, "cloudflare-5xx",

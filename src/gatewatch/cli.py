@@ -72,6 +72,7 @@ async def probe_endpoints(
     """Probe each endpoint once (bounded concurrency) and attach the verdicts."""
     from gatewatch.diagnose import annotate
     from gatewatch.probe import Prober
+    from gatewatch.probe.siblings import sibling_history
 
     prober = Prober()
     await prober.warm_up()
@@ -79,7 +80,10 @@ async def probe_endpoints(
 
     async def one(endpoint: Endpoint) -> ProbeResult:
         async with limit:
-            return annotate(await prober.probe(endpoint))
+            result = await prober.probe(endpoint)
+            # No history here: after a 5xx, one healthy sibling path shows the path's identity.
+            history = await sibling_history(prober.probe, endpoint, result)
+            return annotate(result, history=history)
 
     try:
         return list(await asyncio.gather(*(one(e) for e in endpoints)))

@@ -20,7 +20,9 @@ from gatewatch.secrets import redact_url
 
 HopName = Literal["dns", "tcp", "tls", "proxy", "upstream"]
 HopStatus = Literal["ok", "warn", "fail", "skip"]
-Cause = Literal["healthy", "dns", "network", "tls", "proxy", "backend", "overload", "unknown"]
+Cause = Literal[
+    "healthy", "dns", "network", "tls", "proxy", "backend", "overload", "blocked", "unknown"
+]
 
 HOP_NAMES: tuple[HopName, ...] = ("dns", "tcp", "tls", "proxy", "upstream")
 

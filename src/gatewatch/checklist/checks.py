@@ -323,6 +323,7 @@ OWNERS: dict[str, str] = {
     "tls": "the certificate's owners (renewal job, cert-manager)",
     "network": "the network / hosting team (the host does not accept connections)",
     "overload": "the service's owners, for capacity (limits, scaling)",
+    "blocked": "whoever owns the CDN / WAF rules (this client is challenged or blocked)",
 }
 
 

@@ -22,9 +22,11 @@ from gatewatch.checklist.results import CheckResult, Outcome, ProbeRow
 from gatewatch.checklist.settings import CheckSettings
 from gatewatch.diagnose import annotate
 from gatewatch.diagnose.text import fmt_ms
+from gatewatch.diagnose.tiers import healthy_identity
 from gatewatch.model import Endpoint, ProbeResult, frozen_mapping
 from gatewatch.probe import Prober
 from gatewatch.probe.engine import EXPIRING_DAYS
+from gatewatch.probe.siblings import sibling_history
 
 
 def utc_now() -> datetime:
@@ -100,7 +102,10 @@ class CheckContext:
     async def probe(self, endpoint: Endpoint | None = None) -> ProbeResult:
         """One probe of ``endpoint`` (default: ours), with a verdict read against the past."""
         result = await self.prober.probe(endpoint or self.endpoint)
-        history = self.past.results if endpoint is None else ()
+        history: Sequence[ProbeResult] = self.past.results if endpoint is None else ()
+        if endpoint is None and healthy_identity(history) is None:
+            # No healthy answer with headers in the past: ask a sibling path once (issue 17).
+            history = (*history, *await sibling_history(self.prober.probe, self.endpoint, result))
         return annotate(result, history=history, expiring_days=self.expiring_days)
 
     async def current(self) -> ProbeResult:

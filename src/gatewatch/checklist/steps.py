@@ -118,6 +118,7 @@ FIRST_BY_CAUSE: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "proxy": ("proxy", "server", "retry"),
         "backend": ("server", "proxy", "retry"),
         "overload": ("load", "retry", "server"),
+        "blocked": ("proxy", "retry"),
     }
 )
 

@@ -29,21 +29,28 @@ _BACKEND = (
     "body_mismatch",
     "pool_member_down",
 )
-_OVERLOAD = ("rate_limited", "unavailable", "slow", "intermittent")
+_OVERLOAD = ("rate_limited", "unavailable", "slow", "intermittent", "gateway_overloaded")
 _PROXY = (
     "gateway_misconfigured",
     "gateway_error",
     "proxy_refused",
     "proxy_auth_required",
     "proxy_tunnel_failed",
+    "no_route",
 )
+#: Not an outage: the service works, but refuses this client (shown DEGRADED, never DOWN).
+_BLOCKED = ("challenge", "waf_block")
+#: Backend kinds named by platforms (Cloudflare Tunnel, Workers).
+_PLATFORM_BACKEND = ("tunnel_down", "worker_error")
 
 #: Cause of the kinds that do not come from a failing hop's own name.
 KIND_CAUSE: Mapping[str, Cause] = MappingProxyType(
     {
         **dict.fromkeys(_BACKEND, "backend"),
+        **dict.fromkeys(_PLATFORM_BACKEND, "backend"),
         **dict.fromkeys(_OVERLOAD, "overload"),
         **dict.fromkeys(_PROXY, "proxy"),
+        **dict.fromkeys(_BLOCKED, "blocked"),
     }
 )
 
@@ -69,6 +76,12 @@ PHRASE: Mapping[str, str] = MappingProxyType(
         "intermittent": "failing intermittently",
         "gateway_misconfigured": "the gateway fails although the origin answers directly",
         "gateway_error": "the gateway failed on its own, not the upstream",
+        "gateway_overloaded": "the gateway is at its connection or load limit",
+        "no_route": "the gateway has no route for this request",
+        "challenge": "the CDN answered with a bot challenge, not the page",
+        "waf_block": "a web application firewall blocked the request",
+        "tunnel_down": "the tunnel from the CDN to the origin is down",
+        "worker_error": "the edge worker (script) failed",
     }
 )
 
@@ -214,6 +227,10 @@ STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
                 "The gateway or CDN failed on its own: check its status page and its own logs; the "
                 "origin is not at fault.",
             ),
+            "no_route": (
+                "No route matched (Envoy NR): check the host and path against the gateway's "
+                "route table (virtual hosts, HTTPRoute/Ingress rules).",
+            ),
         },
         "backend": {
             "upstream_refused": (
@@ -271,8 +288,31 @@ STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
                 "Fix or remove the failing addresses (DNS records, target group): every client "
                 "that picks them fails.",
             ),
+            "tunnel_down": (
+                "The tunnel connector is down (Cloudflare 1033): check `cloudflared` runs and "
+                "can reach Cloudflare; the origin itself may be fine.",
+            ),
+            "worker_error": (
+                "The edge worker threw or hit its CPU limit (Cloudflare 1101/1102): read its "
+                "logs (`wrangler tail`).",
+            ),
+        },
+        "blocked": {
+            "challenge": (
+                "The CDN served a bot challenge (cf-mitigated: challenge): the site is up. Allow "
+                "this prober (a WAF skip rule for its IP or user agent) or probe another path.",
+            ),
+            "waf_block": (
+                "A WAF rule blocked this request: the site is up. Find the rule in the WAF's "
+                "events (Cloudflare Security Events, AWS WAF logs) and exempt the prober.",
+            ),
         },
         "overload": {
+            "gateway_overloaded": (
+                "The gateway hit a connection or load limit (Proxy-Status "
+                "connection_limit_reached, Envoy OM/DO, Cloudflare 1200): raise the limit or "
+                "shed load.",
+            ),
             "rate_limited": (
                 "Check the limit (nginx limit_req / limit_conn zone, API quota) and who consumes "
                 "it.",
@@ -303,6 +343,7 @@ SEED: Mapping[str, str] = MappingProxyType(
         "proxy": "Review the proxy settings and timeouts.",
         "backend": "Check the server behind the gateway (process, logs, resources), then retry.",
         "overload": "Scale out or cache if the load is real; retry after a pause.",
+        "blocked": "Not an outage: retry from a normal client to confirm the site serves pages.",
         "unknown": "Retry, and check the server and the proxy settings.",
     }
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatewatch.diagnose.advice import KIND_CAUSE, next_steps
-from gatewatch.diagnose.identify import Identification, identify
+from gatewatch.diagnose.identify import Identification, cached_line, identify
 from gatewatch.diagnose.text import clip, host_port, netloc
 from gatewatch.diagnose.tiers import healthy_identity
 from gatewatch.model import Cause, Hop, HopName, ProbeResult, Response, Verdict
@@ -20,11 +20,18 @@ from gatewatch.model import Cause, Hop, HopName, ProbeResult, Response, Verdict
 #: Longest evidence line, whatever it quotes.
 LINE_LIMIT = 240
 
+#: First step for an error a cache served (Age > 0): it may be stale.
+CACHED_STEP = (
+    "This error came from a cache (Age > 0): retry after the cache's TTL, or ask the origin "
+    "directly, to confirm it is still failing before acting on it."
+)
+
 #: The hop a kind's cause points at, when the rule does not say.
 _CAUSE_HOP: Mapping[str, HopName] = {
     "backend": "upstream",
     "overload": "upstream",
     "proxy": "proxy",
+    "blocked": "upstream",
 }
 
 
@@ -125,6 +132,9 @@ def make_verdict(
         fields=ctx.fields,
         has_origin=ctx.origin is not None,
     )
+    response = ctx.result.response
+    if cause != "healthy" and response is not None and cached_line(response):
+        steps = (CACHED_STEP, *steps)
     lines = tuple(dict.fromkeys(clip(line, LINE_LIMIT) for line in evidence if line))
     return Verdict(
         cause=cause,

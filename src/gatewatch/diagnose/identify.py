@@ -6,6 +6,7 @@ the rules so that the CLI can show "who answered" for any response, failing or n
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from gatewatch.diagnose.fingerprint import Hint, Template
@@ -18,11 +19,14 @@ from gatewatch.diagnose.gateways import (
     SUPERSEDES,
     TEMPLATES,
 )
+from gatewatch.diagnose.signals import Signal, read_signal
 from gatewatch.diagnose.text import clip
 from gatewatch.diagnose.tiers import (
     APP_HEADERS,
     APP_SERVERS,
+    GATEWAY_STATUSES,
     PathIdentity,
+    generic_gateway_page,
     identity_of,
     product_token,
     round_seconds,
@@ -82,11 +86,59 @@ def identify(
     went through a configured forward proxy (which may have made the answer itself).
     """
     tiers = marked_tiers(response)
+    found = _identify(response, tiers, elapsed_ms, healthy, forward_proxy)
+    if (line := cached_line(response)) is not None:
+        found = dataclasses.replace(found, evidence=(*found.evidence, line))
+    return found
+
+
+def _identify(
+    response: Response,
+    tiers: tuple[str, ...],
+    elapsed_ms: float | None,
+    healthy: PathIdentity | None,
+    forward_proxy: bool,
+) -> Identification:
+    # What the gateway says in its headers outranks what its page looks like.
+    if (response.status_code or 0) >= 400 and (signal := read_signal(response, tiers)):
+        return _from_signal(signal, response, tiers)
     text = response.text
     for template in TEMPLATES:
         if _matches(template, response, text, tiers):
             return _from_template(template, response, text, tiers, elapsed_ms)
     return _unrecognised(response, tiers, elapsed_ms, healthy, forward_proxy)
+
+
+def cached_age(response: Response) -> int | None:
+    """Seconds a cache says it has held this answer (``Age``), when above zero."""
+    value = (response.header("age") or "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def cached_line(response: Response) -> str | None:
+    """For an error served from a cache: it may be stale, the origin may have recovered."""
+    age = cached_age(response)
+    if age is None or (response.status_code or 0) < 500:
+        return None
+    return (
+        f"Age: {age}: this error was served from a cache (CloudFront keeps error pages 10 s by "
+        "default); the origin may already have recovered: retry to confirm"
+    )
+
+
+def _from_signal(signal: Signal, response: Response, tiers: tuple[str, ...]) -> Identification:
+    relayed = [tier for tier in tiers if tier != signal.generator]
+    evidence = [*signal.evidence, *_id_lines(response, (signal.generator, *relayed))]
+    return Identification(
+        generator=signal.generator,
+        relayed_by=tuple(relayed),
+        template=signal.source or None,
+        evidence=tuple(evidence),
+        hint=signal.kind,
+        candidates=signal.candidates,
+        confidence=signal.confidence,
+        hint_confidence=signal.confidence,
+    )
 
 
 def marked_tiers(response: Response) -> tuple[str, ...]:
@@ -323,7 +375,9 @@ def _app_evidence(
     if retry_after is not None and tiers and not EMITS_RETRY_AFTER.intersection(tiers):
         reasons.append(f"Retry-After: {clip(retry_after, 40)}, which {tiers[0]} does not send")
         confidence = max(confidence, 0.7)
-    if healthy is not None and same_path(identity_of(response), healthy):
+    # A gateway may stamp its Server on what it relays; its generic 502/504 page is still its own.
+    generic = status in GATEWAY_STATUSES and generic_gateway_page(response) is not None
+    if healthy is not None and not generic and same_path(identity_of(response), healthy):
         reasons.append(
             f"same identity as the endpoint's healthy answers ({clip(healthy.line(), 80)})"
         )

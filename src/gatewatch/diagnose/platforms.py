@@ -459,7 +459,8 @@ PAGES: Mapping[str, Template] = {
                 Hint(
                     "upstream_timeout",
                     0.8,
-                    "the ALB's 504: connect timeout (10 s) or idle timeout (60 s) to the target",
+                    "the ALB's 504: connect timeout (10 s) or idle timeout (60 s) to the target, "
+                    "or a Lambda target that ran past its timeout",
                     statuses=codes(504),
                 ),
                 Hint(
@@ -469,10 +470,44 @@ PAGES: Mapping[str, Template] = {
                     statuses=codes(503),
                 ),
                 Hint(
+                    "waf_block",
+                    0.75,
+                    "the ALB's own 403: AWS WAF (or a listener rule) blocked the request",
+                    statuses=codes(403),
+                ),
+                Hint(
+                    "gateway_error",
+                    0.7,
+                    "the ALB's own 500: it could not get a decision from AWS WAF, or its "
+                    "authenticate action failed",
+                    statuses=codes(500),
+                ),
+                Hint(
+                    "gateway_error",
+                    0.7,
+                    "ALB 460: the client closed the connection before the idle timeout",
+                    statuses=codes(460),
+                ),
+                Hint(
+                    "gateway_misconfigured",
+                    0.75,
+                    "ALB 463: X-Forwarded-For holds more than 30 addresses (a forwarding loop?)",
+                    statuses=codes(463),
+                ),
+                Hint(
+                    "gateway_misconfigured",
+                    0.75,
+                    "ALB 561: the identity provider's answer to the authenticate action was an "
+                    "error",
+                    statuses=codes(561),
+                ),
+                Hint(
                     None,
                     0.55,
                     "the ALB's 502: the target refused, reset or closed, answered malformed, or "
-                    "failed TLS",
+                    "failed TLS; also a deregistered target whose deregistration delay elapsed "
+                    "mid-request, a Lambda target's response over 1 MB, or a target's "
+                    "Content-Length larger than its body",
                     statuses=codes(502),
                     candidates=(
                         "upstream_refused",

@@ -47,7 +47,9 @@ class State(StrEnum):
 ALERT_STATES = frozenset({State.DOWN, State.DEGRADED, State.FLAPPING})
 
 #: A verdict with one of these causes or kinds means "working, but not well".
-DEGRADED_CAUSES = frozenset({"overload"})
+#: ``blocked`` (a bot challenge, a WAF block) is not an outage: the service works, it
+#: refuses this client (issue 17), so it is DEGRADED, never DOWN.
+DEGRADED_CAUSES = frozenset({"overload", "blocked"})
 DEGRADED_KINDS = frozenset({"slow", "intermittent", "rate_limited", "overloaded"})
 
 #: How many recent successful totals a slow_factor baseline needs before it is trusted.
