@@ -1,4 +1,8 @@
-"""Real nginx and HAProxy on loopback, for tests: start with a config, wait, log, always kill.
+"""Real gateways on loopback, for tests: start with a config, wait, log, always kill.
+
+nginx, HAProxy, Apache httpd (mod_proxy), Caddy, Varnish and Squid, each from its
+Debian package, never the packaged service: a config of our own, loopback ports only.
+
 
 A test hands a *renderer* (``ports -> config text``) and the names of the ports it needs;
 ``start_nginx`` / ``start_haproxy`` pick ephemeral ports, write the config into a private
@@ -9,6 +13,9 @@ every port accepts. If a port was taken between picking and binding, they pick a
 ``Gateway.stop()`` always ends the process: SIGTERM, then SIGKILL to its process group
 (only the group this module started). ``Gateway.logs()`` returns the error log (nginx)
 or the log output (HAProxy) for assertion messages.
+
+A server that drops root privileges (Apache to www-data, Squid to proxy) gets a directory
+of its own under /tmp that its user may enter (pytest's base directory is 0700).
 """
 
 from __future__ import annotations
@@ -32,7 +39,15 @@ import pytest
 Ports = Mapping[str, int]
 Renderer = Callable[[Ports], str]
 
-_APT = {"nginx": "nginx", "haproxy": "haproxy"}
+_APT = {
+    "nginx": "nginx",
+    "haproxy": "haproxy",
+    "apache2": "apache2",
+    "caddy": "caddy",
+    "varnishd": "varnish",
+    "varnishlog": "varnish",
+    "squid": "squid",
+}
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 _ADDRESS_IN_USE = re.compile(r"Address already in use|\(98:", re.IGNORECASE)
 _START_ATTEMPTS = 5
@@ -388,3 +403,196 @@ def start_haproxy(render: Renderer, port_names: Sequence[str], directory: Path) 
         return [binary, "-f", str(config), "-db"]
 
     return _start("haproxy", argv, "haproxy.cfg", render, port_names, directory, ())
+
+
+# --------------------------------------------------------------------------- Apache httpd
+
+_APACHE_MODULES = "/usr/lib/apache2/modules"
+
+
+def apache_config(ports: Ports, directory: Path, body: str) -> str:
+    """A complete httpd.conf: event MPM, mod_proxy(_http), logs with request log ids.
+
+    ``%L`` (the request's log id) is in both logs, so a test finds the error-log lines of
+    one request from its access-log line (the error log does not carry the URL).
+    """
+    d = directory
+    user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+    return f"""\
+ServerRoot {d}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{ports["http"]}
+PidFile {d}/httpd.pid
+DefaultRuntimeDir {d}
+Mutex posixsem default
+LoadModule mpm_event_module {_APACHE_MODULES}/mod_mpm_event.so
+LoadModule authz_core_module {_APACHE_MODULES}/mod_authz_core.so
+LoadModule proxy_module {_APACHE_MODULES}/mod_proxy.so
+LoadModule proxy_http_module {_APACHE_MODULES}/mod_proxy_http.so
+{user}ErrorLog {d}/error.log
+ErrorLogFormat "[%{{u}}t] [%-m:%l] [log_id %L] %7F: %E: %M"
+LogLevel warn proxy:info proxy_http:info
+LogFormat "%L %r status=%>s" gw
+CustomLog {d}/access.log gw
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 25
+MaxRequestWorkers 25
+MinSpareThreads 1
+MaxSpareThreads 25
+{body}
+"""
+
+
+def start_apache(body: Renderer, port_names: Sequence[str], directory: Path) -> Gateway:
+    """Start Apache httpd in the foreground (``-DFOREGROUND``): ``apache_config`` around
+    ``body(ports)`` (the ProxyPass lines), in a directory its www-data children can enter."""
+    binary = require_binary("apache2")
+    directory = _shared_directory(directory, "www-data")
+
+    def argv(config: Path) -> list[str]:
+        return [binary, "-f", str(config), "-DFOREGROUND"]
+
+    def render(ports: Ports) -> str:
+        return apache_config(ports, directory, body(ports))
+
+    return _start(
+        "apache", argv, "httpd.conf", render, port_names, directory, ("error.log", "access.log")
+    )
+
+
+# --------------------------------------------------------------------------- Caddy
+
+
+def start_caddy(render: Renderer, port_names: Sequence[str], directory: Path) -> Gateway:
+    """Start ``caddy run`` with ``render(ports)`` as its Caddyfile; its log goes to caddy.out.
+
+    HOME and the XDG directories point into ``directory``: Caddy writes nothing elsewhere.
+    """
+    binary = require_binary("caddy")
+    home = str(directory)
+    env = {"HOME": home, "XDG_DATA_HOME": home, "XDG_CONFIG_HOME": home}
+
+    def argv(config: Path) -> list[str]:
+        return ["env", *(f"{k}={v}" for k, v in env.items()), binary, "run",
+                "--config", str(config), "--adapter", "caddyfile"]  # fmt: skip
+
+    return _start("caddy", argv, "Caddyfile", render, port_names, directory, ())
+
+
+# --------------------------------------------------------------------------- Varnish
+
+
+def start_varnish(render: Renderer, port_names: Sequence[str], directory: Path) -> Gateway:
+    """Start varnishd in the foreground (``-F``) with ``render(ports)`` as its VCL.
+
+    ``-j none``: no privilege separation (it needs no user of its own in a test);
+    ``-n``: its working directory (and shared-memory log, read by ``varnish_log``). It
+    listens on ``ports["http"]``.
+    """
+    binary = require_binary("varnishd")
+    picked: dict[str, int] = {}
+
+    def render_and_keep(ports: Ports) -> str:
+        picked.clear()
+        picked.update(ports)
+        return render(ports)
+
+    def argv(config: Path) -> list[str]:
+        return [
+            binary, "-F", "-j", "none", "-n", str(directory / "work"),
+            "-a", f"127.0.0.1:{picked['http']}", "-f", str(config),
+            "-s", "malloc,16m", "-T", "none", "-p", "thread_pools=1",
+            "-p", "thread_pool_min=5",
+        ]  # fmt: skip
+
+    return _start("varnish", argv, "default.vcl", render_and_keep, port_names, directory, ())
+
+
+def varnish_log(gateway: Gateway, query: str, want: str, timeout: float = 5.0) -> str:
+    """``varnishlog -d`` records of the requests matching ``query`` (a VSL query), once
+    they contain ``want`` (a regex; the log is written as the request ends)."""
+    binary = require_binary("varnishlog")
+    pattern = re.compile(want)
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(
+            [binary, "-n", str(gateway.directory / "work"), "-d", "-g", "request", "-q", query],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if pattern.search(done.stdout):
+            return done.stdout
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"varnishlog never showed /{want}/ for {query!r}\n{done.stdout}{done.stderr}"
+            )
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- Squid
+
+
+def squid_config(ports: Ports, directory: Path) -> str:
+    """A forward proxy for loopback clients: no cache, short timeouts, logs in ``directory``."""
+    d = directory
+    return f"""\
+http_port 127.0.0.1:{ports["http"]}
+pid_filename {d}/squid.pid
+cache_log {d}/cache.log
+access_log stdio:{d}/access.log squid
+cache_store_log none
+cache deny all
+strip_query_terms off
+cache_mem 8 MB
+coredump_dir {d}
+pinger_enable off
+acl local src 127.0.0.1/32
+http_access allow local
+http_access deny all
+connect_timeout 2 seconds
+read_timeout 2 seconds
+forward_max_tries 1
+shutdown_lifetime 0 seconds
+dns_nameservers 127.0.0.1
+"""
+
+
+def start_squid(port_names: Sequence[str], directory: Path) -> Gateway:
+    """Start Squid in the foreground (``-N``) as a forward proxy; logs in its directory."""
+    binary = require_binary("squid")
+    directory = _shared_directory(directory, "proxy")
+
+    def argv(config: Path) -> list[str]:
+        return [binary, "-N", "-f", str(config)]
+
+    return _start(
+        "squid",
+        argv,
+        "squid.conf",
+        lambda ports: squid_config(ports, directory),
+        port_names,
+        directory,
+        ("access.log", "cache.log"),
+    )
+
+
+def _shared_directory(directory: Path, user: str) -> Path:
+    """A directory ``user`` can write, for a server that drops root (else ``directory``).
+
+    Removed at interpreter exit; pytest's own directory stays for the config's record.
+    """
+    if os.geteuid() != 0:
+        return directory
+    import pwd
+    import tempfile
+
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return directory
+    shared = Path(tempfile.mkdtemp(prefix=f"gatewatch-{user}-"))
+    shared.chmod(0o755)
+    os.chown(shared, entry.pw_uid, entry.pw_gid)
+    atexit.register(shutil.rmtree, shared, True)
+    (directory / "moved-to").write_text(str(shared))
+    return shared

@@ -81,8 +81,11 @@ async def test_server_passes_when_the_origin_answers(lab: Lab, prober: Prober) -
 async def test_server_without_origin(lab: Lab, prober: Prober) -> None:
     refused = await check("server", ep(f"http://127.0.0.1:{lab.refused_port}/"), prober)
     assert refused.outcome == "fail" and "does not accept connections" in refused.summary
-    app = await check("server", ep(lab.url("/status/503")), prober)
+    # JSON is the application's own evidence (an unknown Server alone would prove nothing).
+    app = await check("server", ep(lab.url("/status/503?json=1")), prober)
     assert app.outcome == "fail" and app.summary == "the application itself answers 503"
+    unknown = await check("server", ep(lab.url("/status/503")), prober)
+    assert unknown.outcome == "inconclusive"
     async with servers({"127.0.0.1": raw_response(nginx(502))}) as port:
         gateway = await check("server", ep(f"http://127.0.0.1:{port}/"), prober)
     assert gateway.outcome == "inconclusive"  # nginx's own page: what is behind it?

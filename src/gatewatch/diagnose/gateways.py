@@ -55,6 +55,7 @@ MARKERS: tuple[Marker, ...] = (
     Marker("kong", "x-kong-proxy-latency"),
     Marker("envoy", "server", rx(r"(?i)^(istio-)?envoy\b")),
     Marker("iis-arr", "x-powered-by", rx(r"(?i)\barr/")),
+    Marker("apache", "server", rx(r"(?i)^apache(/|\s|$)")),
     Marker("squid", "server", rx(r"(?i)^squid\b")),
     Marker("squid", "via", rx(r"(?i)\(squid/")),
     Marker("squid", "x-squid-error"),

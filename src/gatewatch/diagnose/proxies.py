@@ -459,8 +459,11 @@ PAGES: Mapping[str, Template] = {
             "apache",
             "Apache's canned 503 page",
             "[src] apache/httpd modules/http/http_protocol.c; mod_proxy connect failures",
-            body=(rx(r"maintenance downtime or capacity\s+problems"), rx(r"<address>Apache")),
+            # Debian ships ServerSignature Off: no <address>Apache footer. The canned
+            # sentence is Apache's own (http_protocol.c), so it is enough.
+            body=(rx(r"due to maintenance downtime or capacity\s+problems"),),
             statuses=codes(503),
+            confidence=0.8,
             hints=(
                 Hint(
                     None,

@@ -56,6 +56,23 @@ TIMEOUTS: Mapping[str, tuple[Timeout, ...]] = MappingProxyType(
         "netlify": (Timeout("synchronous function timeout", 10, "read"),),
         # Apache's ProxyTimeout defaults to the server's Timeout (60 s).
         "apache": (Timeout("ProxyTimeout (= Timeout)", 60, "read"),),
+        # [doc] docs.fastly.com "Changing connection timeouts to your origin".
+        "fastly": (
+            Timeout("first_byte_timeout", 15, "read"),
+            Timeout("connect_timeout", 1, "connect"),
+            Timeout("between_bytes_timeout", 10, "read"),
+        ),
+        # [src] varnish-cache bin/varnishd/mgt/mgt_param_tbl.c defaults.
+        "varnish": (
+            Timeout("first_byte_timeout", 60, "read"),
+            Timeout("connect_timeout", 3.5, "connect"),
+        ),
+        # [doc] techdocs.akamai.com property manager "Timeout" behaviors: origin read 120 s.
+        "akamai": (Timeout("origin read timeout", 120, "read"),),
+        # [doc] squid-cache.org Doc/config: connect_timeout 1 min, read_timeout 15 min.
+        "squid": (Timeout("connect_timeout", 60, "connect"), Timeout("read_timeout", 900, "read")),
+        # [doc] caddyserver.com reverse_proxy transport http: dial_timeout 3 s.
+        "caddy": (Timeout("dial_timeout", 3, "connect"),),
     }
 )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from .http_wire import Request
 
@@ -76,7 +77,9 @@ def _edge(status: int, extra: tuple[tuple[str, str], ...]) -> bytes:
 
 
 def _upstream_request(request: Request, path: str, port: int) -> bytes:
-    lines = [f"{request.method} /{path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    query = urlsplit(request.target).query  # kept, as a reverse proxy does (?json=1)
+    target = f"/{path}" + (f"?{query}" if query else "")
+    lines = [f"{request.method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
     for name, value in request.headers:
         if name.lower() not in ("host", "connection", "keep-alive", "content-length"):
             lines.append(f"{name}: {value}")

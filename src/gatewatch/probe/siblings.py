@@ -3,9 +3,9 @@
 A 5xx from a server in no table proves nothing by itself (issue 17 §0). The monitor and
 the board know what the endpoint's healthy answers look like; ``gatewatch probe``,
 ``check`` and the checklist often do not. So, once, after a 5xx, they ask the same
-origin for a sibling path (``/``, else ``/robots.txt``): its answer (any status below
-500) shows the identity of the path when it works (Server, Via, header names), and
-diagnose compares the failure with it. Skipped when an ``origin`` is configured (it
+origin for a sibling path (``/``, else ``/robots.txt``): a 2xx/3xx answer shows the
+identity of the path when it works (Server, Via, header names), and diagnose compares
+the failure with it. Skipped when an ``origin`` is configured (it
 settles the question) or the answer was not a 5xx. One request, bounded by the
 endpoint's own timeout.
 """
@@ -19,9 +19,10 @@ from gatewatch.model import Endpoint, ProbeResult
 
 #: Paths tried as the sibling, first one that is not the endpoint's own path.
 SIBLING_PATHS = ("/", "/robots.txt")
-#: A sibling shows the working path when it answers without a 5xx (a 404 for ``/`` is an
-#: answer too; diagnose does not let it outweigh a generic 502/504 page).
-HEALTHY_STATUSES = ("2xx", "3xx", "4xx")
+#: A sibling shows the working path only when it works: a 404 for ``/`` is often the
+#: gateway's own page (Apache answers ``/`` itself when only ``/app/`` is proxied), whose
+#: identity would make the gateway's errors look like the application's.
+HEALTHY_STATUSES = ("2xx", "3xx")
 #: The sibling never waits longer than this, whatever the endpoint's timeout.
 MAX_TIMEOUT = 5.0
 
