@@ -33,6 +33,8 @@ class Hint:
 
     #: Verdict kind the page names, or None when it cannot tell (see ``candidates``).
     kind: str | None
+    #: The probability that the claim is right: the kind, or, with ``candidates``, "one of
+    #: these" (measured on real gateways: bench/accuracy.py, bench/README.md §accuracy).
     confidence: float
     #: Evidence line explaining the reading, quoting the vendor's behaviour.
     note: str

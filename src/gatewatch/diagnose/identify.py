@@ -351,7 +351,7 @@ def _app_evidence(
     content_type = response.header("content-type") or ""
     if "json" in content_type.lower():
         reasons.append(f"Content-Type: {clip(content_type, 60)} and no gateway's page")
-        confidence = 0.8
+        confidence = 0.85
     for name, tier in PASSTHROUGH_HEADERS.items():
         if response.header(name) is not None:
             reasons.append(f"{name} is present: {tier} got this response from its upstream")

@@ -33,7 +33,7 @@ NGINX_NO_FOOTER = rx(
 NGINX_HINTS = (
     Hint(
         "upstream_timeout",
-        0.8,
+        0.9,
         "nginx answers 504 only when a timeout fired: connecting, reading the response "
         "header, or the upstream TLS handshake",
         statuses=codes(504),
@@ -48,7 +48,7 @@ NGINX_HINTS = (
     ),
     Hint(
         None,
-        0.6,
+        0.85,
         "nginx sends this same 502 page when the upstream refused, reset or closed the "
         "connection, sent an invalid header, failed TLS, could not be resolved or had no "
         "live server",
@@ -57,7 +57,7 @@ NGINX_HINTS = (
     ),
     Hint(
         "rate_limited",
-        0.55,
+        0.8,
         "nginx's own 503 comes from limit_req / limit_conn, or from ingress-nginx when a "
         "Service has no endpoints",
         statuses=codes(503),
@@ -89,14 +89,14 @@ HAPROXY_503 = (
 _HAPROXY_HINTS = (
     Hint(
         "upstream_timeout",
-        0.85,
+        0.9,
         "HAProxy answers 504 only when `timeout server` fired before the response headers "
         "(termination flags sH--)",
         statuses=codes(504),
     ),
     Hint(
         None,
-        0.7,
+        0.9,
         "HAProxy's 502: the server's response was invalid (PH--) or it closed/reset the "
         "connection before the full headers (SH--)",
         statuses=codes(502),
@@ -104,7 +104,7 @@ _HAPROXY_HINTS = (
     ),
     Hint(
         "no_healthy_upstream",
-        0.55,
+        0.85,
         "an immediate HAProxy 503: no server was available (all down, empty or unmatched "
         "backend, unresolved name, TLS name check; SC-- with <NOSRV>), or a refused server "
         "that was not retried (retries 0, or a short `timeout connect`: HAProxy waits "
@@ -115,7 +115,7 @@ _HAPROXY_HINTS = (
     ),
     Hint(
         "upstream_refused",
-        0.55,
+        0.8,
         "HAProxy waits min(timeout connect, 1 s) between connection retries: a 503 after "
         "~1–3 s suggests refused connections, retried (SC--)",
         statuses=codes(503),
@@ -124,7 +124,7 @@ _HAPROXY_HINTS = (
     ),
     Hint(
         None,
-        0.5,
+        0.75,
         "HAProxy uses this one 503 page for every connect-phase failure: refused, connect "
         "timeout, TLS failure, unresolved name, all servers down, queue timeout",
         statuses=codes(503),
@@ -235,7 +235,7 @@ _VARNISH_HINTS = (
     ),
     Hint(
         "upstream_timeout",
-        0.75,
+        0.85,
         "'Backend fetch failed' at a whole number of seconds: first_byte_timeout (or "
         "connect_timeout) fired (varnishlog: FetchError first byte timeout)",
         body=rx(r"Backend fetch failed"),
@@ -243,7 +243,7 @@ _VARNISH_HINTS = (
     ),
     Hint(
         None,
-        0.7,
+        0.85,
         "an immediate 'Backend fetch failed': the backend refused, closed, answered garbage "
         "or is marked sick (varnishlog FetchError says which)",
         body=rx(r"Backend fetch failed"),
@@ -424,7 +424,7 @@ PAGES: Mapping[str, Template] = {
                 ),
                 Hint(
                     "upstream_timeout",
-                    0.8,
+                    0.85,
                     "'Error reading from remote server' at a whole number of seconds: "
                     "ProxyTimeout fired while waiting for the status line (AH01102 (70007))",
                     body=rx(r"Error reading from remote server"),
@@ -432,7 +432,7 @@ PAGES: Mapping[str, Template] = {
                 ),
                 Hint(
                     "upstream_closed",
-                    0.75,
+                    0.8,
                     "'Error reading from remote server' at once: the backend closed or reset "
                     "the connection before its status line (AH01102)",
                     body=rx(r"Error reading from remote server"),
@@ -467,7 +467,7 @@ PAGES: Mapping[str, Template] = {
             hints=(
                 Hint(
                     None,
-                    0.7,
+                    0.85,
                     "an immediate mod_proxy 503: it could not connect (AH00957 / AH01114) or "
                     "the worker is in error state after a failed connect (AH00959 / AH00940)",
                     elapsed_s=((0.0, 0.5),),
@@ -590,7 +590,7 @@ PAGES: Mapping[str, Template] = {
             hints=(
                 Hint(
                     "upstream_timeout",
-                    0.85,
+                    0.9,
                     "Caddy answers 504 when the proxy error is a timeout, here at a whole "
                     "number of seconds (response_header_timeout / dial_timeout)",
                     statuses=codes(504),
@@ -610,7 +610,7 @@ PAGES: Mapping[str, Template] = {
                 ),
                 Hint(
                     None,
-                    0.7,
+                    0.85,
                     "an immediate empty Caddy 502: a dial error (refused), EOF (closed) or a "
                     "malformed response; its error log (http.log.error) says which",
                     statuses=codes(502),

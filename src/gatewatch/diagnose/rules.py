@@ -211,7 +211,11 @@ def origin_settles(ctx: Context) -> Verdict | None:
 def unavailable(ctx: Context) -> Verdict | None:
     """503 with Retry-After from the application: unavailable for now, come back later."""
     response, ident = ctx.failed_response, ctx.ident
-    if response is None or ident is None or ident.gateway or response.status_code != 503:
+    # Only the application's own 503 (positive evidence): Varnish's builtin page sends
+    # Retry-After too, and an unknown tier's 503 is not known to be the app's.
+    if response is None or ident is None or ident.generator != "app":
+        return None
+    if response.status_code != 503:
         return None
     retry_after = response.header("retry-after")
     if retry_after is None:
@@ -281,11 +285,30 @@ def gateway_page(ctx: Context) -> Verdict | None:
     )
 
 
-#: Status-only fallback (R6): what each status usually means, with low confidence.
-_STATUS_ONLY: dict[int, tuple[str, tuple[str, ...]]] = {
-    502: ("upstream_failed", ("upstream_refused", "upstream_closed", "upstream_invalid_response")),
-    503: ("upstream_failed", ("no_healthy_upstream", "rate_limited", "unavailable")),
-    504: ("upstream_timeout", ()),
+#: Status-only fallback (R6): what each status usually means. The claim is "one of these"
+#: and it is wide, so its confidence is moderate (measured: bench/accuracy.py --blind).
+_STATUS_ONLY: dict[int, tuple[str, tuple[str, ...], float]] = {
+    502: (
+        "upstream_failed",
+        ("upstream_refused", "upstream_closed", "upstream_invalid_response", "upstream_timeout"),
+        0.6,
+    ),
+    503: (
+        "upstream_failed",
+        # Varnish, HAProxy, Apache and Squid answer 503 for every connect-phase failure,
+        # Varnish for closed and invalid answers too.
+        (
+            "upstream_refused",
+            "no_healthy_upstream",
+            "upstream_timeout",
+            "upstream_closed",
+            "upstream_invalid_response",
+            "rate_limited",
+            "unavailable",
+        ),
+        0.6,
+    ),
+    504: ("upstream_timeout", (), 0.6),
 }
 
 
@@ -294,11 +317,10 @@ def status_only(ctx: Context) -> Verdict | None:
     response, ident = ctx.failed_response, ctx.ident
     if response is None or ctx.status < 500:
         return None
-    kind, candidates = _STATUS_ONLY.get(ctx.status, ("app_error", ()))
-    confidence = 0.35 if kind == "upstream_timeout" else 0.3
+    kind, candidates, confidence = _STATUS_ONLY.get(ctx.status, ("app_error", (), 0.3))
     evidence = list(ident.evidence) if ident else []
     if candidates:
-        evidence.append("the status alone could mean: " + ", ".join(candidates))
+        evidence.append("from the status alone it could be: " + ", ".join(candidates))
     evidence.append(_timing(ctx, kind))
     evidence.append("missing: the gateway's error log or load balancer log for this request")
     return make_verdict(

@@ -7,7 +7,7 @@ application answered. Three facts make a gateway the generator, strongest first:
    or Via token appeared): the new tier made it;
 2. a 502/504 whose page is generic (empty, or a short page titled with the status
    text): applications rarely emit those; a forward proxy's page likewise for any 5xx;
-3. a 504 at a whole number of seconds: a gateway's timer fired.
+3. a 504 (or a generic 5xx page) at a whole number of seconds: a gateway's timer fired.
 
 The tier is named from its own Server/Via token. The kind comes from the status and
 the timing (``STATUS_KINDS``), with confidence that says it was inferred.
@@ -58,8 +58,10 @@ STATUS_KINDS: Mapping[tuple[int, str], StatusReading] = MappingProxyType(
         (502, "any"): StatusReading(
             None, 0.6, ("upstream_refused", "upstream_closed", "upstream_invalid_response")
         ),
+        # A 503 on a whole second: a timeout, or the delay between retries of refused
+        # connections (HAProxy waits 1 s).
         (503, "timer"): StatusReading(
-            "upstream_timeout", 0.6, ("upstream_timeout", "no_healthy_upstream")
+            "upstream_timeout", 0.6, ("upstream_timeout", "upstream_refused", "no_healthy_upstream")
         ),
         (503, "any"): StatusReading(
             None, 0.55, ("no_healthy_upstream", "upstream_refused", "rate_limited")
@@ -116,9 +118,9 @@ def infer_gateway(
             "the proxy's own answer"
         )
         confidence = max(confidence, 0.7)
-    if status == 504 and timer:
-        evidence.append(f"the 504 came at {timer} s: a gateway's timer fired")
-        confidence = max(confidence, 0.6)
+    if timer and (status == 504 or page):
+        evidence.append(f"the {status} came at {timer} s: a gateway's timer fired")
+        confidence = max(confidence, 0.65)
     if not evidence:
         return None
     if name is None:
