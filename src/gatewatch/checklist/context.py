@@ -24,6 +24,7 @@ from gatewatch.diagnose import annotate
 from gatewatch.diagnose.text import fmt_ms
 from gatewatch.diagnose.tiers import healthy_identity
 from gatewatch.model import Endpoint, ProbeResult, frozen_mapping
+from gatewatch.monitor.followup import ask_gateway
 from gatewatch.probe import Prober
 from gatewatch.probe.engine import EXPIRING_DAYS
 from gatewatch.probe.siblings import sibling_history
@@ -102,6 +103,11 @@ class CheckContext:
     async def probe(self, endpoint: Endpoint | None = None) -> ProbeResult:
         """One probe of ``endpoint`` (default: ours), with a verdict read against the past."""
         result = await self.prober.probe(endpoint or self.endpoint)
+        if endpoint is None:
+            # A gateway with a documented debug request is asked once (issue 17 §2).
+            result = await ask_gateway(
+                self.prober.probe, self.endpoint, result, deadline_s=self.endpoint.timeout
+            )
         history: Sequence[ProbeResult] = self.past.results if endpoint is None else ()
         if endpoint is None and healthy_identity(history) is None:
             # No healthy answer with headers in the past: ask a sibling path once (issue 17).

@@ -21,6 +21,7 @@ from gatewatch.checklist.past import Past
 from gatewatch.checklist.redact import Redactor
 from gatewatch.checklist.results import CheckResult, ProbeRow, Progress
 from gatewatch.checklist.steps import Step
+from gatewatch.diagnose.followup import DETAIL_KEY, plan_followup
 from gatewatch.model import (
     HOP_NAMES,
     Endpoint,
@@ -29,6 +30,7 @@ from gatewatch.model import (
     result_to_json,
     verdict_to_json,
 )
+from gatewatch.monitor.followup import followup_endpoint
 from gatewatch.text import one_line, visible
 
 #: Rows of the recent-probes table.
@@ -240,10 +242,27 @@ def render_report(
         _steps(steps, results, progress),
         _probes(probe_rows(past, result, results.values())),
         _events(past),
-        ["## Reproduce", "", fenced(curl_command(endpoint, result, redactor), "sh")],
-    ]
+        ["## Reproduce", "", fenced(curl_command(endpoint, result, redactor), "sh"),
+         *_asked(endpoint, result, redactor)],
+    ]  # fmt: skip
     text = "\n\n".join("\n".join(s) for s in sections if s) + "\n"
     return redactor.text(text)
+
+
+def _asked(endpoint: Endpoint, result: ProbeResult | None, redactor: Redactor) -> list[str]:
+    """The gateway's debug follow-up, when one was made: its own curl line."""
+    if result is None or DETAIL_KEY not in result.hop("upstream").detail:
+        return []
+    plan = plan_followup(result)
+    if plan is None:
+        return []
+    asked = followup_endpoint(endpoint, plan, endpoint.timeout)
+    return [
+        "",
+        f"The debug request {line(plan.generator)} documents (its answer is in the evidence):",
+        "",
+        fenced(curl_command(asked, None, redactor), "sh"),
+    ]
 
 
 # --------------------------------------------------------------------------- JSON

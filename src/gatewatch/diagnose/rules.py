@@ -9,16 +9,18 @@ names its cause beats the status code alone. Every rule is a pure function of a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from gatewatch.diagnose.advice import KIND_CAUSE, PHRASE
 from gatewatch.diagnose.context import (
+    LINE_LIMIT,
     Context,
     build_context,
     make_verdict,
     origin_fails,
     read_origin,
 )
+from gatewatch.diagnose.followup import DETAIL_KEY
 from gatewatch.diagnose.history import (
     history_line,
     intermittent,
@@ -406,10 +408,20 @@ def run_rules(ctx: Context) -> Verdict:
     for rule in RULES:
         verdict = rule(ctx)
         if verdict is not None:
-            return _with_history(ctx, verdict)
+            return _with_followup(ctx, _with_history(ctx, verdict))
     return make_verdict(
         ctx, None, cause="unknown", confidence=0.1, summary="no rule applies", evidence=()
     )
+
+
+def _with_followup(ctx: Context, verdict: Verdict) -> Verdict:
+    """What the gateway said when asked (``diagnose/followup.py``), as evidence."""
+    finding = ctx.upstream.detail.get(DETAIL_KEY)
+    lines = finding.get("lines") if isinstance(finding, Mapping) else None
+    if verdict.healthy or not isinstance(lines, list | tuple) or not lines:
+        return verdict
+    extra = tuple(clip(str(line), LINE_LIMIT) for line in lines[:8])
+    return dataclasses.replace(verdict, evidence=(*verdict.evidence, *extra))
 
 
 def _with_history(ctx: Context, verdict: Verdict) -> Verdict:

@@ -237,6 +237,12 @@ class EngineCore:
             try:
                 async with asyncio.timeout(endpoint.timeout + self.deadline_grace):
                     result = await self.probe(endpoint)
+                    if slot.rules.debug_requests:  # opted in: ask the gateway (issue 17 §2)
+                        from gatewatch.monitor.followup import ask_gateway
+
+                        result = await ask_gateway(
+                            self.probe, endpoint, result, deadline_s=endpoint.timeout
+                        )
                 annotate = True
             except TimeoutError:
                 error = f"probe did not finish within its {endpoint.timeout:g}s deadline"

@@ -36,6 +36,10 @@ class MonitorRules:
     #: DEGRADED when a successful probe takes more than this many times the recent median.
     #: None turns the check off (diagnose may still call a result slow).
     slow_factor: float | None = None
+    #: After a 5xx from a gateway with a documented debug request (Azure Front Door,
+    #: Akamai, Cloudflare), make that one request too. Off by default: it is an extra
+    #: request, with vendor-specific headers, on every failing probe.
+    debug_requests: bool = False
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, Any], *, name: str = "endpoint") -> MonitorRules:
@@ -47,6 +51,7 @@ class MonitorRules:
             flap_window=_duration(extra, "flap_window", DEFAULT_FLAP_WINDOW, name),
             maintenance=parse_windows(extra.get("maintenance"), key=f"{name}: maintenance"),
             slow_factor=_factor(extra, "slow_factor", name),
+            debug_requests=_flag(extra, "debug_requests", name),
         )
 
 
@@ -67,6 +72,13 @@ def _duration(extra: Mapping[str, Any], key: str, default: float, name: str) -> 
     if seconds <= 0:
         raise ValueError(f"{name}: {key}: must be longer than zero")
     return seconds
+
+
+def _flag(extra: Mapping[str, Any], key: str, name: str) -> bool:
+    value = extra.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}: {key}: expected true or false, got {value!r}")
+    return value
 
 
 def _factor(extra: Mapping[str, Any], key: str, name: str) -> float | None:
