@@ -264,8 +264,8 @@ def main_bench(argv: list[str] | None = None) -> int:
         import importlib
 
         identify_module = importlib.import_module("gatewatch.diagnose.identify")
-        identify_module.TEMPLATES = ()
-        identify_module.MARKERS = ()
+        identify_module.__dict__["TEMPLATES"] = ()
+        identify_module.__dict__["MARKERS"] = ()
     for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         for key in (name, name.upper()):
             import os
