@@ -6,11 +6,16 @@ probed for real at the end, so the names come from bytes on a socket, not fixtur
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import io
+import json
+from typing import Any
 
 import pytest
 
 from diagnose_factory import gateway_error, ok, response
+from gatewatch.cli import main
 from gatewatch.diagnose import annotate, diagnose, identify
 from gatewatch.diagnose.tiers import (
     generic_gateway_page,
@@ -183,3 +188,72 @@ async def test_lab_forward_proxy_error_page_is_named(lab: Lab, prober: Prober) -
     assert verdict is not None and result.status_code == 502, result
     assert verdict.generator == "fwdproxy", verdict
     assert verdict.kind == "upstream_failed" and verdict.cause == "backend", verdict
+
+
+# --------------------------------------------------------------------------- learning the path
+
+
+async def test_the_monitors_history_names_the_tier_that_changed(lab: Lab, prober: Prober) -> None:
+    """Healthy answers through edgeproxy carry the app's identity; its own 502 does not."""
+    healthy = annotate(await prober.probe(Endpoint("e", lab.url(f"/edge/{lab.http_port}/ok"))))
+    assert healthy.ok, healthy
+    history = [for_history(healthy)]  # what the monitor keeps (identity, no values)
+    failing = await prober.probe(Endpoint("e", lab.url(f"/edge/{lab.refused_port}/ok")))
+    verdict = annotate(failing, history=history).verdict
+    assert verdict is not None and verdict.generator == "edgeproxy", verdict
+    assert any("not on the endpoint's healthy answers (Server gatewatch-lab)" in line
+               for line in verdict.evidence), verdict.evidence  # fmt: skip
+    # The kind's claim (one of refused, closed, invalid, dns) is what the confidence is of.
+    assert 0.6 <= verdict.confidence <= 0.8
+
+
+async def _site(routes: dict[str, bytes]) -> tuple[asyncio.Server, int, list[str]]:
+    seen: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        path = head.split(" ", 2)[1].split("?", 1)[0]
+        seen.append(path)
+        writer.write(routes.get(path, routes["*"]))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], seen
+
+
+def _raw(status: int, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status} Whatever\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    return (head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+_SHOP = [("Server", "shopd/2"), ("X-Shop-Build", "41"), ("Cache-Control", "no-store")]
+
+
+@pytest.mark.parametrize(
+    ("failure", "generator"),
+    [(_raw(503, [("Server", "edgeproxy/3.1")], b"Try again later, please."), "edgeproxy"),
+     (_raw(500, _SHOP, b"<h1>Traceback</h1>" + b"x" * 2000), "app")],
+    ids=["another-tier", "same-identity"],
+)  # fmt: skip
+def test_probe_asks_a_sibling_path_when_it_has_no_history(failure: bytes, generator: str) -> None:
+    """``gatewatch probe`` (no history) learns the path from ``/`` after a 5xx."""
+
+    async def run() -> tuple[dict[str, Any], list[str]]:
+        server, port, seen = await _site({"/": _raw(200, _SHOP, b"welcome"), "*": failure})
+        try:
+            out = io.StringIO()
+            url = f"http://127.0.0.1:{port}/api/orders"
+            code = await asyncio.to_thread(main, ["probe", url, "--json"], out, io.StringIO())
+            assert code == 1
+            return json.loads(out.getvalue()), seen
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    doc, seen = asyncio.run(run())
+    assert seen == ["/api/orders", "/"]  # one extra request, to the site's root
+    verdict = doc["verdict"]
+    assert verdict["generator"] == generator, verdict
+    why = "same identity" if generator == "app" else "not on the endpoint's healthy answers"
+    assert any(why in line for line in verdict["evidence"]), verdict
