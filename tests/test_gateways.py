@@ -12,7 +12,7 @@ import pytest
 
 import gateway_pages as pages
 from diagnose_factory import response
-from gatewatch.diagnose import identify, platforms, proxies
+from gatewatch.diagnose import forward, identify, platforms, proxies
 from gatewatch.diagnose.advice import KIND_CAUSE
 from gatewatch.diagnose.gateways import MARKERS, ORDER, TEMPLATES
 from gatewatch.model import Response
@@ -326,7 +326,7 @@ def test_every_template_has_a_fixture() -> None:
 
 def test_order_names_every_page_once() -> None:
     assert not set(platforms.PAGES) & set(proxies.PAGES)
-    assert sorted(ORDER) == sorted({**platforms.PAGES, **proxies.PAGES})
+    assert sorted(ORDER) == sorted({**platforms.PAGES, **proxies.PAGES, **forward.PAGES})
 
 
 def test_envoy_relaying_the_apps_answer() -> None:

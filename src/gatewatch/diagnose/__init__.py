@@ -4,9 +4,13 @@ This package never does I/O, never reads a clock and never imports Textual or th
 probe: it reads results that others produced, so every rule is a unit test over data.
 
 - ``gateways``  the fingerprint table: markers, and templates in matching order;
-  its rows are in ``proxies`` (nginx, HAProxy, Envoy …) and ``platforms`` (CDNs,
-  clouds), their types in ``fingerprint``;
-- ``identify``  walks it: who generated a response, who relayed it;
+  its rows are in ``proxies`` (nginx, HAProxy, Envoy …), ``forward`` (Squid) and
+  ``platforms`` (CDNs, clouds), their types in ``fingerprint``;
+- ``signals``   what gateways say in headers, read before any page: ``proxy_status``
+  (RFC 9209, parsed with ``structured``, RFC 8941), Envoy flags, Cloudflare codes;
+- ``identify``  walks them: who generated a response, who relayed it; for a gateway in
+  no table, ``tiers`` (tokens, path identity, generic pages) and ``unknown`` (inference);
+- ``followup``  the one debug request a vendor documents, and how to read its answer;
 - ``rules``     the ordered rules (``RULES``) and ``diagnose``;
 - ``hops``, ``history``  rules read from the hops and from the endpoint's past;
 - ``advice``, ``timeouts``  next steps and default timeouts as data;

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gatewatch.diagnose import platforms, proxies
+from gatewatch.diagnose import forward, platforms, proxies
 from gatewatch.diagnose.fingerprint import Marker, Template, rx
 
 # --------------------------------------------------------------------------- markers
@@ -147,6 +147,6 @@ ORDER: tuple[str, ...] = (
     "netlify-empty",
 )
 
-_ALL: Mapping[str, Template] = {**platforms.PAGES, **proxies.PAGES}
+_ALL: Mapping[str, Template] = {**platforms.PAGES, **proxies.PAGES, **forward.PAGES}
 
 TEMPLATES: tuple[Template, ...] = tuple(_ALL[name] for name in ORDER)
