@@ -31,7 +31,9 @@ MIN_POINTS = 5
 #: above it by MARGIN_MS.
 TREND_FACTOR = 1.5
 TREND_MARGIN_MS = 50.0
-OVERLOAD_KINDS = frozenset({"rate_limited", "unavailable", "slow", "intermittent"})
+OVERLOAD_KINDS = frozenset(
+    {"rate_limited", "unavailable", "slow", "intermittent", "gateway_overloaded"}
+)
 
 _VERSION = re.compile(r"([A-Za-z][\w.+-]*)/(\d[\w.+-]*)")
 #: Response headers that name software and versions.
