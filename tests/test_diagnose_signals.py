@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from diagnose_factory import gateway_error, response
-from gatewatch.diagnose import diagnose
+from gatewatch.diagnose import annotate, diagnose
 from gatewatch.diagnose.advice import KIND_CAUSE
+from gatewatch.diagnose.consistent import contradictions
 from gatewatch.diagnose.proxy_status import ERROR_KINDS, kind_of, read_proxy_status
 from gatewatch.diagnose.signals import CLOUDFLARE_CODES, ENVOY_FLAGS
 from gatewatch.diagnose.structured import Item, StructuredError, Token, parse_list
@@ -213,3 +214,26 @@ def test_a_cached_error_may_be_stale() -> None:
     assert any(line.startswith("Age: 7: this error was served from a cache") for line in
                verdict.evidence)  # fmt: skip
     assert verdict.next_steps[0].startswith("This error came from a cache")
+
+
+# --------------------------------------------------------------------------- no contradiction
+
+
+_CF = [("Server", "cloudflare"), ("CF-RAY", "1")]
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "kind"),
+    [(403, [*_CF, ("cf-mitigated", "challenge")], "", "challenge"),
+     (403, _CF, "Error 1020", "waf_block"),
+     (530, _CF, "error code: 1033", "tunnel_down"),
+     (404, [("server", "envoy"), ("x-envoy-response-flags", "NR")], "", "no_route"),
+     (503, [("server", "envoy"), ("x-envoy-response-flags", "OM")], "", "gateway_overloaded"),
+     (502, [("Proxy-Status", "lb; error=proxy_loop_detected")], "", "gateway_misconfigured")],
+)  # fmt: skip
+def test_new_kinds_never_contradict_the_hop_strip(
+    status: int, headers: list[tuple[str, str]], body: str, kind: str
+) -> None:
+    annotated = annotate(gateway_error(response(status, "x", headers, body)))
+    assert annotated.verdict is not None and annotated.verdict.kind == kind
+    assert contradictions(annotated) == []
