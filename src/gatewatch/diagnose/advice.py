@@ -452,6 +452,8 @@ ASK: Mapping[str, str] = MappingProxyType(
         "aws-apigateway": "Read the API Gateway execution logs in CloudWatch (29 s limit, Lambda "
         "proxy output).",
         "netlify": "Read Netlify's function logs for this X-Nf-Request-Id.",
+        "squid": "The forward proxy answered for the origin: read X-Squid-Error (ERR_* and errno) "
+        "and Squid's access.log (TCP_MISS/5xx, NONE_NONE/503 for CONNECT) and cache.log.",
         "app": "Read the application's logs and traces for this request.",
     }
 )
