@@ -71,7 +71,8 @@ async def ask_gateway(
         hop = answer.failed_hop
         error = (hop.error if hop else None) or "no response"
     lines = read_followup(plan, response, error)
-    finding: dict[str, object] = {"request": plan.describe(), "url": asked.url, "lines": lines}
+    # No URL here: it may carry secrets; the report rebuilds the request, redacted.
+    finding: dict[str, object] = {"request": plan.describe(), "lines": lines}
     return result.replace(hops=tuple(_with(h, finding) for h in result.hops))
 
 
