@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from diagnose_factory import response
 from gatewatch.checklist.context import CheckContext
 from gatewatch.checklist.past import Past
 from gatewatch.checklist.redact import Redactor
 from gatewatch.checklist.report import render_report
 from gatewatch.diagnose import annotate
-from gatewatch.diagnose.followup import DETAIL_KEY, FOLLOW_UPS, plan_followup
+from gatewatch.diagnose.followup import DETAIL_KEY, FOLLOW_UPS, plan_followup, read_followup
 from gatewatch.model import Endpoint
 from gatewatch.monitor.followup import ask_gateway
 from gatewatch.monitor.settings import MonitorRules
@@ -127,3 +128,16 @@ def test_the_monitor_asks_only_when_opted_in() -> None:
     with pytest.raises(ValueError, match="debug_requests"):
         MonitorRules.from_extra({"debug_requests": "yes"})
     assert set(FOLLOW_UPS) == {"azure-frontdoor", "akamai", "cloudflare"}
+
+
+def test_akamai_stale_copy_means_the_origin_is_unreachable() -> None:
+    answer = response(503, "Service Unavailable",
+                      [("X-Cache", "TCP_REFRESH_FAIL_HIT from a23-1-2-3"),
+                       ("X-Akamai-Request-ID", "1a2b3c")])  # fmt: skip
+    lines = read_followup(FOLLOW_UPS["akamai"], answer, None)
+    assert lines[0].startswith("asked akamai (Pragma: akamai-x-cache-on")
+    assert "the origin is unreachable and Akamai served a stale copy" in lines[1]
+    assert any("x-akamai-request-id: 1a2b3c" in line for line in lines)
+    assert read_followup(FOLLOW_UPS["akamai"], None, "timed out")[0].endswith(
+        "no answer (timed out)"
+    )
