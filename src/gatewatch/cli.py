@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--json", action="store_true", help="print a JSON list")
     c.add_argument("--concurrency", type=int, default=20)
+    from gatewatch.checklist.command import add_http_version_options
+
+    add_http_version_options(c)
     w = sub.add_parser("watch", help="monitor a watchlist headless, printing state changes")
     w.add_argument("watchlist", nargs="?")
     w.add_argument("--json", action="store_true", help="JSON lines")
@@ -147,8 +150,11 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return watchlist
     if not watchlist.endpoints:
         return _fail(f"{watchlist.path}: the watchlist has no [[endpoint]]", err)
+    endpoints = watchlist.endpoints
+    if args.http_version:  # --http1.1 / --http2 override every endpoint's http_version
+        endpoints = tuple(e.replace(http_version=args.http_version) for e in endpoints)
     try:
-        results = asyncio.run(probe_endpoints(watchlist.endpoints, args.concurrency))
+        results = asyncio.run(probe_endpoints(endpoints, args.concurrency))
     except ProbeSetupError as exc:
         return _fail(str(exc), err)
     return _print_results(results, args.json, True, out)

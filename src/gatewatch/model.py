@@ -20,6 +20,8 @@ from gatewatch.secrets import redact_url
 
 HopName = Literal["dns", "tcp", "tls", "proxy", "upstream"]
 HopStatus = Literal["ok", "warn", "fail", "skip"]
+HttpVersion = Literal["auto", "1.1", "2"]
+HTTP_VERSIONS: tuple[HttpVersion, ...] = ("auto", "1.1", "2")
 Cause = Literal[
     "healthy", "dns", "network", "tls", "proxy", "backend", "overload", "blocked", "unknown"
 ]
@@ -68,6 +70,9 @@ class Endpoint:
     all_addresses: bool = False
     insecure: bool = False
     ca_bundle: str | None = None
+    #: HTTP versions to offer: ``"auto"`` (h2 and http/1.1 in ALPN, as a browser does),
+    #: ``"1.1"`` only, or ``"2"`` only (a server without h2 is then a tls-hop failure).
+    http_version: HttpVersion = "auto"
     #: Settings other layers own (monitor thresholds, maintenance windows …), as parsed.
     extra: Mapping[str, Any] = field(default_factory=frozen_mapping, compare=False, hash=False)
 
@@ -193,6 +198,12 @@ class ProbeResult:
     addresses: tuple[AddressResult, ...] = ()
     origin: ProbeResult | None = None
     verdict: Verdict | None = None
+    #: The HTTP version spoken: ``"2"``, ``"1.1"`` (``"1.0"`` if the server answered so),
+    #: or None when no HTTP exchange began.
+    http_version: str | None = None
+    #: One follow-up probe over the other HTTP version (made by the checklist and
+    #: ``diagnose`` when this one failed), so a failure over one version only shows.
+    other_version: ProbeResult | None = None
 
     @property
     def ok(self) -> bool:
@@ -304,7 +315,10 @@ def result_to_json(result: ProbeResult) -> dict[str, Any]:
         "hops": [hop_to_json(h) for h in result.hops],
         "origin": result_to_json(result.origin) if result.origin else None,
         "verdict": verdict_to_json(result.verdict),
+        "http_version": result.http_version,
     }
+    if result.other_version is not None:
+        out["other_version"] = result_to_json(result.other_version)
     if result.addresses:
         out["addresses"] = [
             {

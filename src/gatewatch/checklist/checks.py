@@ -26,6 +26,7 @@ from gatewatch.diagnose.advice import ASK, CONFIGURE_ORIGIN, LOGS, PHRASE
 from gatewatch.diagnose.context import first_byte_ms, read_origin
 from gatewatch.diagnose.text import clip, host_port
 from gatewatch.diagnose.timeouts import TIMEOUTS, describe
+from gatewatch.diagnose.versions import outcome_line, version_name
 from gatewatch.model import Endpoint, ProbeResult, format_time
 from gatewatch.probe import environment_proxy
 
@@ -80,6 +81,19 @@ async def check_retry(ctx: CheckContext) -> Finding:
         "median_ms": round(median(totals), 3) if totals else None,
     }
     probes = [ProbeRow.of(r, f"retry {i}/{total}") for i, r in enumerate(results, 1)]
+    # One probe over the other HTTP version (made once; `diagnose` made it already).
+    other = (await ctx.with_other_version()).other_version
+    if other is not None:
+        evidence.append(outcome_line(other))
+        verdict = ctx.result.verdict if ctx.result is not None else None
+        if verdict is not None and verdict.kind in ("h2_only", "h1_only"):
+            evidence.append(verdict.summary)
+        facts["other_version"] = {
+            "http_version": other.http_version,
+            "ok": other.ok,
+            "status_code": other.status_code,
+        }
+        probes.append(ProbeRow.of(other, f"over {version_name(other.http_version)}"))
     listed = ", ".join(f"{k} ×{n}" for k, n in kinds.most_common(3))
     if not failed:
         facts["pattern"] = "none"

@@ -31,6 +31,26 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
 
 
+def add_http_version_options(p: argparse.ArgumentParser) -> None:
+    """``--http1.1`` / ``--http2``: force one HTTP version (default: offer both, as a browser)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--http1.1",
+        dest="http_version",
+        action="store_const",
+        const="1.1",
+        help="speak HTTP/1.1 only (ALPN http/1.1)",
+    )
+    group.add_argument(
+        "--http2",
+        dest="http_version",
+        action="store_const",
+        const="2",
+        help="speak HTTP/2 only: a server without h2 fails at the tls hop "
+        "(over http://, HTTP/2 with prior knowledge)",
+    )
+
+
 def add_probe_options(p: argparse.ArgumentParser) -> None:
     """The options of ``gatewatch probe`` (same names, same meaning)."""
     p.add_argument("url")
@@ -74,6 +94,7 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--all-addresses", action="store_true", help="probe every resolved address and report each"
     )
+    add_http_version_options(p)
 
 
 def add_diagnose_parser(
@@ -165,6 +186,7 @@ def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
         expect_status=tuple(expect),
         expect_body=args.expect_body,
         all_addresses=args.all_addresses,
+        http_version=getattr(args, "http_version", None) or "auto",
     )
 
 

@@ -23,7 +23,7 @@ from gatewatch.checklist.settings import CheckSettings
 from gatewatch.diagnose import annotate
 from gatewatch.diagnose.text import fmt_ms
 from gatewatch.diagnose.tiers import healthy_identity
-from gatewatch.model import Endpoint, ProbeResult, frozen_mapping
+from gatewatch.model import Endpoint, HttpVersion, ProbeResult, frozen_mapping
 from gatewatch.monitor.followup import ask_gateway
 from gatewatch.probe import Prober
 from gatewatch.probe.engine import EXPIRING_DAYS
@@ -80,6 +80,7 @@ class CheckContext:
         self.sleep = sleep
         self.earlier: dict[str, CheckResult] = dict(earlier or {})
         self._every_address: ProbeResult | None = None
+        self._followed_up = False
         self._lock = asyncio.Lock()
         self._redactor: Redactor | None = None
 
@@ -121,6 +122,28 @@ class CheckContext:
                 self.result = await self.probe()
             return self.result
 
+    async def with_other_version(self) -> ProbeResult:
+        """The result under investigation, with ONE follow-up probe over the other HTTP
+        version when it failed in the exchange (a 5xx, a reset, an HTTP/2 error), so the
+        verdict can say "fails over HTTP/2 only". Made once per context."""
+        current = await self.current()
+        async with self._lock:
+            if self._followed_up or self.result is None:
+                return current
+            self._followed_up = True
+            version = follow_up_version(current, self.endpoint)
+            if version is None:
+                return current
+            other = await self.prober.probe(
+                self.endpoint.replace(http_version=version, origin=None, all_addresses=False)
+            )
+            self.result = annotate(
+                current.replace(other_version=other),
+                history=self.past.results,
+                expiring_days=self.expiring_days,
+            )
+            return self.result
+
     async def every_address(self) -> ProbeResult:
         """One probe of every resolved address (made once; Load and Software both read it)."""
         async with self._lock:
@@ -132,6 +155,28 @@ class CheckContext:
                         self.endpoint.replace(all_addresses=True)
                     )
             return self._every_address
+
+
+def follow_up_version(result: ProbeResult, endpoint: Endpoint) -> HttpVersion | None:
+    """The HTTP version to probe once more after ``result``, or None.
+
+    Only when the failure came in the HTTP exchange (upstream hop): a dead port or a bad
+    certificate fails over every version alike. Over HTTP/1.1 the follow-up is HTTP/2,
+    which exists only over TLS, and only when the server may offer it (an ``auto`` probe
+    that negotiated http/1.1 already learned it does not).
+    """
+    if result.ok or result.other_version is not None:
+        return None
+    failed = result.failed_hop
+    if failed is None or failed.name != "upstream" or result.http_version is None:
+        return None
+    if result.http_version == "2":
+        return "1.1"
+    if not result.url.lower().startswith("https://"):
+        return None
+    if endpoint.http_version == "auto" and result.hop("tls").detail.get("alpn") != "h2":
+        return None
+    return "2"
 
 
 Check = Callable[[CheckContext], Awaitable[Finding]]

@@ -86,7 +86,7 @@ async def diagnose_endpoint(
         clock=clock,
         sleep=sleep,
     )
-    current = await ctx.current()
+    current = await ctx.with_other_version()
     steps = order_steps(current.verdict)
     results = await run_checks(ctx, steps, on_result)
     return Diagnosis(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
+from gatewatch.diagnose.h2_advice import H2_HOP_SUMMARY, H2_KIND_CAUSE, H2_PHRASE, H2_STEPS
 from gatewatch.model import Cause
 
 _BACKEND = (
@@ -51,6 +52,7 @@ KIND_CAUSE: Mapping[str, Cause] = MappingProxyType(
         **dict.fromkeys(_OVERLOAD, "overload"),
         **dict.fromkeys(_PROXY, "proxy"),
         **dict.fromkeys(_BLOCKED, "blocked"),
+        **H2_KIND_CAUSE,
     }
 )
 
@@ -82,6 +84,7 @@ PHRASE: Mapping[str, str] = MappingProxyType(
         "waf_block": "a web application firewall blocked the request",
         "tunnel_down": "the tunnel from the CDN to the origin is down",
         "worker_error": "the edge worker (script) failed",
+        **H2_PHRASE,
     }
 )
 
@@ -112,6 +115,7 @@ HOP_SUMMARY: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "handshake_failed": "the TLS handshake with {host} failed",
             "handshake_timeout": "the TLS handshake with {host} timed out",
             "expiring_soon": "the certificate of {host} expires soon",
+            **H2_HOP_SUMMARY,
         },
         "proxy": {
             "proxy_refused": "the forward proxy {proxy} refused the connection",
@@ -124,7 +128,7 @@ HOP_SUMMARY: Mapping[str, Mapping[str, str]] = MappingProxyType(
 _S = tuple[str, ...]
 
 #: Steps specific to each kind, by cause then kind.
-STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
+_BASE_STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
     {
         "dns": {
             "nxdomain": (
@@ -331,6 +335,13 @@ STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
                 "resource exhaustion.",
             ),
         },
+    }
+)
+
+STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
+    {
+        cause: {**_BASE_STEPS.get(cause, {}), **H2_STEPS.get(cause, {})}
+        for cause in {*_BASE_STEPS, *H2_STEPS}
     }
 )
 

@@ -30,6 +30,10 @@ def annotate(
     origin = result.origin
     if origin is not None:
         origin = annotate(origin, expiring_days=expiring_days)
+    other = result.other_version
+    if other is not None:
+        other = annotate(other, expiring_days=expiring_days)
+        result = result.replace(other_version=other)
     ctx = build_context(result, origin, history, expiring_days)
     verdict = run_rules(ctx)
     hops = result.hops

@@ -41,6 +41,7 @@ from gatewatch.diagnose.hops import (
 from gatewatch.diagnose.identify import Identification, marked_tiers
 from gatewatch.diagnose.text import clip, fmt_ms
 from gatewatch.diagnose.timeouts import describe, matching
+from gatewatch.diagnose.versions import h2_failed, one_version_only, with_other_version
 from gatewatch.model import ProbeResult, Verdict
 
 Rule = Callable[[Context], Verdict | None]
@@ -373,6 +374,8 @@ RULES: tuple[Rule, ...] = (
     tcp_failed,
     tls_failed,
     proxy_failed,  # the forward proxy
+    one_version_only,  # fails over HTTP/2 only (or HTTP/1.1 only): the follow-up passed
+    h2_failed,  # RST_STREAM, GOAWAY, broken preface, HTTP/2 protocol error
     truncated_body,  # status arrived, body did not (R1)
     no_response,  # no response headers: closed, garbage (R0), timeout
     rate_limited,  # 429 or a gateway's rate-limit page
@@ -408,7 +411,7 @@ def run_rules(ctx: Context) -> Verdict:
     for rule in RULES:
         verdict = rule(ctx)
         if verdict is not None:
-            return _with_followup(ctx, _with_history(ctx, verdict))
+            return with_other_version(ctx, _with_followup(ctx, _with_history(ctx, verdict)))
     return make_verdict(
         ctx, None, cause="unknown", confidence=0.1, summary="no rule applies", evidence=()
     )

@@ -31,7 +31,7 @@ from gatewatch.probe.hops import (
     http_hops,
 )
 from gatewatch.probe.plan import Plan, ProbeSetupError, environment_proxy, make_plan
-from gatewatch.probe.tls import ContextCache, fetch_unverified_leaf, session_facts
+from gatewatch.probe.tls import ALPN, ContextCache, fetch_unverified_leaf, session_facts
 from gatewatch.probe.transport import ProbeTransport, Route, Timeline
 from gatewatch.secrets import redact_url
 
@@ -82,8 +82,15 @@ class Prober:
             self._client = None
 
     async def warm_up(self) -> None:
-        """Pay first-use costs (lazy imports, the default SSL context) before timing."""
-        self.contexts.get()
+        """Pay first-use costs (lazy imports, the default SSL context) before timing.
+
+        httpcore imports its HTTP/2 connection (and h2 its state machine) on first use:
+        about 16 ms inside the first h2 probe's wait (probe-engine-notes §1), so import
+        them now.
+        """
+        self.contexts.get(alpn=ALPN["auto"])
+        import h2.connection  # noqa: F401
+        import httpcore._async.http2  # noqa: F401
 
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await reader.readuntil(b"\r\n\r\n")
@@ -164,6 +171,7 @@ class Prober:
             response=first.response,
             address=first.address,
             addresses=per_address,
+            http_version=spoken_version(first),
         )
 
     async def _attempt(
@@ -176,10 +184,13 @@ class Prober:
             address=address,
             timeline=timeline,
             ssl_context=self.contexts.get(
-                verify=not endpoint.insecure, ca_bundle=endpoint.ca_bundle
+                verify=not endpoint.insecure,
+                ca_bundle=endpoint.ca_bundle,
+                alpn=ALPN[endpoint.http_version],
             ),
             proxy_url=plan.proxy_url,
             proxy_headers=plan.proxy_headers,
+            http_version=endpoint.http_version,
         )
         headers = [
             ("User-Agent", USER_AGENT),
@@ -198,6 +209,9 @@ class Prober:
                 target=target,
                 via_proxy=plan.proxy_label,
                 deadline=endpoint.timeout if isinstance(exc, TimeoutError) else None,
+                h2=timeline.h2,
+                h2_settings=timeline.h2_settings,
+                require_h2=endpoint.http_version == "2",
             )
         attempt.end = time.perf_counter()
         if plan.url.scheme == "https":
@@ -258,6 +272,16 @@ class Prober:
         return None
 
     # ------------------------------------------------------------------ hops
+
+
+def spoken_version(attempt: Attempt) -> str | None:
+    """The HTTP version the exchange used: "2", "1.1" (or "1.0" as answered), or None."""
+    tl = attempt.timeline
+    if tl.h2:
+        return "2"
+    if attempt.response is not None:
+        return attempt.response.http_version.upper().removeprefix("HTTP/") or "1.1"
+    return "1.1" if tl.h1 else None
 
 
 def _response(response: httpx.Response, body: bytes, size: int, complete: bool) -> Response:

@@ -9,12 +9,18 @@ the exception chain holds, never by message text alone (probe-engine-notes §4).
     proxy   proxy      proxy_auth_required proxy_tunnel_failed
     tls     tls        expired not_yet_valid self_signed unknown_ca hostname_mismatch
                        handshake_failed handshake_timeout
+                       h2_not_offered (``http_version = "2"``, no h2 in ALPN)
     send    upstream   upstream_closed
     wait    upstream   upstream_closed upstream_invalid_response upstream_timeout
-    body    upstream   truncated_body upstream_timeout
+                       over HTTP/2: h2_refused_stream h2_stream_reset (RST_STREAM and its
+                       error code) h2_goaway (last-stream-id, debug data) h2_preface_failed
+                       (no SETTINGS from the server) h2_protocol_error (connection level)
+    body    upstream   truncated_body upstream_timeout (an RST_STREAM mid-body says so)
 
 Timeouts are checked before ssl errors: a stalled handshake's chain holds an
-``SSLWantReadError``, which is an ``SSLError`` too.
+``SSLWantReadError``, which is an ``SSLError`` too. HTTP/2 failures are read from the
+h2 events httpcore raises with (``RemoteProtocolError(StreamReset)``,
+``RemoteProtocolError(ConnectionTerminated)``) and from h2's own ``ProtocolError``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import anyio
+import h2.errors
+import h2.events
+import h2.exceptions
 import h11
 import httpcore
 import httpx
@@ -41,6 +50,121 @@ class Failure:
     kind: str
     message: str
     reset: bool = False
+    #: Facts for the hop's detail (HTTP/2 error code, GOAWAY's last-stream-id …).
+    facts: tuple[tuple[str, object], ...] = ()
+
+
+#: Debug data in a GOAWAY is the server's free text: untrusted, and kept short.
+DEBUG_DATA_CAP = 200
+
+
+def h2_code_name(code: object) -> str:
+    """``REFUSED_STREAM (0x7)`` for an h2 error code (an ErrorCodes member or a bare int)."""
+    try:
+        value = int(code)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return str(code)
+    try:
+        return f"{h2.errors.ErrorCodes(value).name} (0x{value:x})"
+    except ValueError:
+        return f"unknown error code 0x{value:x}"
+
+
+def _h2_event(exc: BaseException, kind: type[h2.events.Event]) -> h2.events.Event | None:
+    """The h2 event httpcore raised with (its only argument), anywhere in the chain."""
+    for e in chain(exc):
+        if isinstance(e, httpcore.RemoteProtocolError | httpx.RemoteProtocolError):
+            for arg in e.args:
+                if isinstance(arg, kind):
+                    return arg
+    return None
+
+
+def _h2_failure(exc: BaseException, phase: str, settings_seen: bool) -> Failure | None:
+    """The HTTP/2 failure in ``exc``, or None when it holds none (then h1 rules apply)."""
+    reset = _h2_event(exc, h2.events.StreamReset)
+    if isinstance(reset, h2.events.StreamReset):
+        code = h2_code_name(reset.error_code)
+        facts: tuple[tuple[str, object], ...] = (
+            ("h2_frame", "RST_STREAM"),
+            ("h2_error", code.split(" ")[0]),
+            ("h2_stream_id", reset.stream_id),
+        )
+        if phase == "body":
+            return Failure(
+                "upstream",
+                "truncated_body",
+                f"HTTP/2 stream reset mid-body: RST_STREAM {code}",
+                reset=True,
+                facts=facts,
+            )
+        refused = reset.error_code == h2.errors.ErrorCodes.REFUSED_STREAM
+        return Failure(
+            "upstream",
+            "h2_refused_stream" if refused else "h2_stream_reset",
+            f"the server reset the HTTP/2 stream: RST_STREAM {code}",
+            reset=True,
+            facts=facts,
+        )
+    goaway = _h2_event(exc, h2.events.ConnectionTerminated)
+    if isinstance(goaway, h2.events.ConnectionTerminated):
+        code = h2_code_name(goaway.error_code)
+        raw = goaway.additional_data or b""
+        debug = raw[:DEBUG_DATA_CAP].decode("utf-8", errors="replace")
+        facts = (
+            ("h2_frame", "GOAWAY"),
+            ("h2_error", code.split(" ")[0]),
+            ("h2_last_stream_id", goaway.last_stream_id),
+        )
+        if debug:
+            facts += (("h2_debug_data", debug),)
+        said = f', debug data "{debug}"' if debug else ""
+        return Failure(
+            "upstream",
+            "truncated_body" if phase == "body" else "h2_goaway",
+            f"the server closed the HTTP/2 connection: GOAWAY {code}, last stream "
+            f"{goaway.last_stream_id}{said}",
+            facts=facts,
+        )
+    protocol = _first(exc, h2.exceptions.ProtocolError)
+    if protocol is not None:
+        text = str(protocol).strip() or type(protocol).__name__
+        if not settings_seen:
+            return Failure(
+                "upstream",
+                "h2_preface_failed",
+                f"the server does not speak HTTP/2 after the TLS handshake (no SETTINGS): "
+                f"{text[:160]}",
+                facts=(("h2_settings_received", False),),
+            )
+        return Failure("upstream", "h2_protocol_error", f"HTTP/2 protocol error: {text[:160]}")
+    if not settings_seen and phase in ("send", "wait") and not _is_timeout(exc):
+        return Failure(
+            "upstream",
+            "h2_preface_failed",
+            f"the server closed the connection before its HTTP/2 SETTINGS ({_describe(exc)[:120]})",
+            reset=_is_reset(exc),
+            facts=(("h2_settings_received", False),),
+        )
+    return None
+
+
+def _not_offered(exc: BaseException, require_h2: bool) -> Failure | None:
+    """``http_version = "2"`` against a server that does not negotiate h2: either the
+    handshake chose another protocol (the transport's H2NotNegotiated) or the server
+    refused it with alert 120, no_application_protocol (nginx without ``http2`` does)."""
+    for e in chain(exc):
+        if type(e).__name__ == "H2NotNegotiated":
+            return Failure("tls", "h2_not_offered", str(e))
+        text = f"{getattr(e, 'reason', '')} {e}".lower().replace("_", " ")
+        if require_h2 and isinstance(e, ssl.SSLError) and "no application protocol" in text:
+            return Failure(
+                "tls",
+                "h2_not_offered",
+                "HTTP/2 required, but the server refused the handshake: it offers no protocol "
+                "we asked for in ALPN (alert no_application_protocol)",
+            )
+    return None
 
 
 def chain(exc: BaseException) -> Iterator[BaseException]:
@@ -99,8 +223,15 @@ def classify(
     target: str,
     via_proxy: str | None = None,
     deadline: float | None = None,
+    h2: bool = False,
+    h2_settings: bool = False,
+    require_h2: bool = False,
 ) -> Failure:
-    """Name the failure. ``target`` is ``address:port`` as dialled; ``via_proxy`` the proxy."""
+    """Name the failure. ``target`` is ``address:port`` as dialled; ``via_proxy`` the proxy.
+
+    ``h2``: the exchange ran over HTTP/2; ``h2_settings``: the server's SETTINGS arrived;
+    ``require_h2``: the endpoint allows only HTTP/2 (``http_version = "2"``).
+    """
     timed_out = _is_timeout(exc)
     after = f" after {deadline:g} s" if deadline is not None else ""
 
@@ -140,6 +271,9 @@ def classify(
     if phase == "tls":
         if timed_out:
             return Failure("tls", "handshake_timeout", f"TLS handshake timed out{after}")
+        refused_h2 = _not_offered(exc, require_h2)
+        if refused_h2 is not None:
+            return refused_h2
         for e in chain(exc):
             verdict = verify_failure(e)
             if verdict:
@@ -159,6 +293,10 @@ def classify(
         return Failure("tls", "handshake_failed", f"TLS handshake failed: {_describe(exc)}")
 
     # send / wait / body: the server (or the gateway in front of it) is talking HTTP.
+    if h2 and phase in ("send", "wait", "body") and not timed_out:
+        found = _h2_failure(exc, phase, h2_settings)
+        if found is not None:
+            return found
     if phase in ("send", "wait"):
         if timed_out:
             return Failure("upstream", "upstream_timeout", f"no response headers{after}")

@@ -197,6 +197,7 @@ def upstream_hop(
     if failure is not None:
         if failure.reset:
             detail["reset"] = True
+        detail.update(failure.facts)
         if failure.kind == "upstream_invalid_response" and tl.first_bytes:
             detail["raw_head"] = tl.first_bytes[:200].decode("latin-1")
         if failure.kind == "truncated_body" and response is not None:

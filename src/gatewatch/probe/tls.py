@@ -32,28 +32,47 @@ VERIFY_KINDS: dict[int, str] = {
 }
 
 
-class ContextCache:
-    """One SSLContext per (verify, ca_bundle), shared by every probe in the process.
+#: What each ``http_version`` setting offers in ALPN, most wanted first: ``auto`` is
+#: what browsers send (h2, then http/1.1).
+ALPN: dict[str, tuple[str, ...]] = {
+    "auto": ("h2", "http/1.1"),
+    "2": ("h2",),
+    "1.1": ("http/1.1",),
+}
 
-    httpcore sets ALPN on the context before each handshake; we only ever offer
-    http/1.1, so that write is idempotent and sharing is safe.
+
+class ContextCache:
+    """One SSLContext per (verify, ca_bundle, ALPN offer), shared by every probe.
+
+    ALPN is a property of the context, and httpcore writes its own list on it before
+    each handshake; the transport writes ours back just before ``wrap_bio`` (no await in
+    between). A context per ALPN offer makes that write the same value every time, so
+    sharing a context between probes, loops and threads stays safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._contexts: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+        self._contexts: dict[tuple[bool, str | None, tuple[str, ...]], ssl.SSLContext] = {}
 
-    def get(self, *, verify: bool = True, ca_bundle: str | None = None) -> ssl.SSLContext:
-        key = (verify, ca_bundle if verify else None)
+    def get(
+        self,
+        *,
+        verify: bool = True,
+        ca_bundle: str | None = None,
+        alpn: tuple[str, ...] = ALPN["1.1"],
+    ) -> ssl.SSLContext:
+        key = (verify, ca_bundle if verify else None, alpn)
         with self._lock:
             ctx = self._contexts.get(key)
             if ctx is None:
-                ctx = make_context(verify=verify, ca_bundle=key[1])
+                ctx = make_context(verify=verify, ca_bundle=key[1], alpn=alpn)
                 self._contexts[key] = ctx
             return ctx
 
 
-def make_context(*, verify: bool = True, ca_bundle: str | None = None) -> ssl.SSLContext:
+def make_context(
+    *, verify: bool = True, ca_bundle: str | None = None, alpn: tuple[str, ...] = ALPN["1.1"]
+) -> ssl.SSLContext:
     """A client context: the system trust store (or ``ca_bundle``), or no verification."""
     if not verify:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -70,7 +89,7 @@ def make_context(*, verify: bool = True, ca_bundle: str | None = None) -> ssl.SS
                 ctx.load_verify_locations(certifi.where())
             except (ImportError, OSError):  # pragma: no cover - depends on the host
                 pass
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(list(alpn))
     return ctx
 
 
@@ -121,6 +140,7 @@ def session_facts(ssl_object: Any) -> dict[str, Any]:
         "cipher": (ssl_object.cipher() or (None,))[0],
         "alpn": ssl_object.selected_alpn_protocol(),
     }
+    facts["http_version"] = "2" if facts["alpn"] == "h2" else "1.1"
     der = ssl_object.getpeercert(binary_form=True)
     if der:
         facts.update(cert_facts(der))

@@ -9,6 +9,15 @@ first byte of the response.
 
 One pool per probe and no keep-alive: every probe pays a fresh connection and handshake,
 as a user's first visit does.
+
+HTTP/2 runs through httpcore's own ``AsyncHTTP2Connection`` over the same kernel-stamped
+stream, so the hop boundaries stay where they are for HTTP/1.1: tls ends when the
+handshake (ALPN included) ends; upstream runs from the write of the request's HEADERS
+frame to the kernel arrival of the segment that completed the response's HEADERS frame
+(the first read after the request is often the server's SETTINGS, so "first byte" would
+lie over h2), then the transfer. The ALPN offer is ours, not httpcore's: ``auto`` offers
+h2 first as browsers do, ``2`` offers only h2 and refuses a handshake that did not
+choose it (:class:`H2NotNegotiated`), so a forced version never falls back silently.
 """
 
 from __future__ import annotations
@@ -58,16 +67,25 @@ class Timeline:
     in_connect: bool = False  # inside the CONNECT exchange with a forward proxy
     #: How long the latest read waited in the event loop after the kernel had its bytes.
     last_delay: float = 0.0
+    #: Kernel arrival of the latest raw read (perf_counter time), when stamped.
+    last_arrival: float | None = None
     last_send: float | None = None
+    #: The HTTP exchange runs over HTTP/2 (httpcore's ``http2.*`` trace steps).
+    h2: bool = False
+    #: The server's SETTINGS frame arrived: the HTTP/2 preface exchange completed.
+    h2_settings: bool = False
+    #: The HTTP/1.1 exchange began (``http11.*`` steps outside a CONNECT).
+    h1: bool = False
 
     def on_receive(self, arrival: float, resumed: float) -> None:
         """A raw read returned bytes that reached the kernel at ``arrival`` (netstream)."""
         self.last_delay = resumed - arrival
+        self.last_arrival = arrival
 
     def on_data(self, arrival: float) -> None:
         """Response bytes (decrypted, for TLS) whose segment arrived at ``arrival``."""
         sent = self.request_sent
-        if sent is not None and self.first_byte is None and not self.in_connect:
+        if sent is not None and self.first_byte is None and not self.in_connect and not self.h2:
             self.first_byte = max(arrival, sent)
 
     def on_send(self, at: float) -> None:
@@ -91,6 +109,18 @@ class Timeline:
         now = time.perf_counter()
         name, _, state = event.rpartition(".")
         step = name.rpartition(".")[2]
+        if name.startswith("http2."):
+            self.h2 = True
+            if step == "send_connection_init" and state == "started":
+                # The preface belongs to the exchange: a failure here is upstream's.
+                self.request_start, self.phase = now, "send"
+            elif step == "receive_remote_settings" and state == "complete":
+                self.h2_settings = True
+            elif step == "receive_response_headers" and state == "complete":
+                # The read that completed the HEADERS frame is the latest one.
+                arrival = self.last_arrival if self.last_arrival is not None else now
+                sent = self.request_sent if self.request_sent is not None else arrival
+                self.first_byte = max(min(arrival, now), sent)
         if state == "started" and step == "send_request_headers":
             request = info.get("request")
             self.in_connect = getattr(request, "method", b"") == b"CONNECT"
@@ -107,6 +137,8 @@ class Timeline:
                     (k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
                 ]
             return
+        if name.startswith("http11."):
+            self.h1 = True
         if step == "send_request_headers" and state == "started":
             self.request_start, self.phase = now, "send"
         elif step == "send_request_body" and state == "complete":
@@ -117,12 +149,27 @@ class Timeline:
             self.headers_end, self.phase = self.arrived(now), "body"
 
 
+class H2NotNegotiated(httpcore.ConnectError):
+    """``http_version = "2"``, and the TLS handshake did not choose h2 in ALPN."""
+
+    def __init__(self, selected: str | None) -> None:
+        self.selected = selected
+        chose = f"chose {selected!r}" if selected else "chose no protocol"
+        super().__init__(f"HTTP/2 required, but the server does not offer h2 in ALPN ({chose})")
+
+
 class TimedStream(httpcore.AsyncNetworkStream):
     """Delegates to the real stream; stamps the first read after the request was sent."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream, timeline: Timeline) -> None:
+    def __init__(
+        self,
+        inner: httpcore.AsyncNetworkStream,
+        timeline: Timeline,
+        alpn: tuple[str, ...] = ("http/1.1",),
+    ) -> None:
         self._inner = inner
         self._timeline = timeline
+        self._alpn = alpn
         # netstream's streams report arrivals to the timeline themselves (on_receive).
         self._stamped = isinstance(inner, netstream.SocketStream | netstream.TLSStream)
 
@@ -149,10 +196,18 @@ class TimedStream(httpcore.AsyncNetworkStream):
     ) -> httpcore.AsyncNetworkStream:
         tl = self._timeline
         tl.tls_start, tl.phase = time.perf_counter(), "tls"
+        # httpcore just wrote its own offer (http/1.1 first); ours goes back before the
+        # synchronous wrap_bio in the inner start_tls. The context is ours per offer.
+        ssl_context.set_alpn_protocols(list(self._alpn))
         inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         tl.tls_end = tl.arrived(time.perf_counter())
         tl.ssl_object = inner.get_extra_info("ssl_object")
-        return TimedStream(inner, tl)
+        if self._alpn == ("h2",):
+            selected = tl.ssl_object.selected_alpn_protocol() if tl.ssl_object else None
+            if selected != "h2":
+                await inner.aclose()
+                raise H2NotNegotiated(selected)
+        return TimedStream(inner, tl, self._alpn)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -161,9 +216,12 @@ class TimedStream(httpcore.AsyncNetworkStream):
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """Dials ``address`` whatever host httpcore asks for, and times the connect."""
 
-    def __init__(self, address: str, timeline: Timeline) -> None:
+    def __init__(
+        self, address: str, timeline: Timeline, alpn: tuple[str, ...] = ("http/1.1",)
+    ) -> None:
         self.address = address
         self.timeline = timeline
+        self.alpn = alpn
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -196,7 +254,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         client = stream.get_extra_info("client_addr")
         if client:
             tl.local_address = f"{client[0]}:{client[1]}"
-        return TimedStream(stream, tl)
+        return TimedStream(stream, tl, self.alpn)
 
     async def connect_unix_socket(
         self,
@@ -268,6 +326,14 @@ class Route:
     ssl_context: ssl.SSLContext
     proxy_url: str | None = None
     proxy_headers: tuple[tuple[str, str], ...] = ()
+    #: ``"auto"``, ``"1.1"`` or ``"2"`` (Endpoint.http_version).
+    http_version: str = "auto"
+
+    @property
+    def alpn(self) -> tuple[str, ...]:
+        from gatewatch.probe.tls import ALPN
+
+        return ALPN[self.http_version]
 
 
 class ProbeTransport(httpx.AsyncBaseTransport):
@@ -275,7 +341,11 @@ class ProbeTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         route: Route = request.extensions["gatewatch.route"]
-        backend = PinnedBackend(route.address, route.timeline)
+        backend = PinnedBackend(route.address, route.timeline, route.alpn)
+        # http1=False with http2=True is prior knowledge: over TLS our stream has already
+        # refused a handshake without h2; over cleartext it is h2c (curl's
+        # --http2-prior-knowledge).
+        http1, http2 = route.http_version != "2", route.http_version != "1.1"
         pool: httpcore.AsyncConnectionPool
         if route.proxy_url:
             pool = httpcore.AsyncHTTPProxy(
@@ -284,12 +354,16 @@ class ProbeTransport(httpx.AsyncBaseTransport):
                 ssl_context=route.ssl_context,
                 max_keepalive_connections=0,
                 network_backend=backend,
+                http1=http1,
+                http2=http2,
             )
         else:
             pool = httpcore.AsyncConnectionPool(
                 ssl_context=route.ssl_context,
                 max_keepalive_connections=0,
                 network_backend=backend,
+                http1=http1,
+                http2=http2,
             )
         assert isinstance(request.stream, httpx.AsyncByteStream)
         core_request = httpcore.Request(

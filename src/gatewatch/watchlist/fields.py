@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gatewatch import secrets
-from gatewatch.model import Endpoint
+from gatewatch.model import HTTP_VERSIONS, Endpoint
 from gatewatch.secrets import PREFIX as ENV_PREFIX
 from gatewatch.secrets import is_reference
 from gatewatch.watchlist.durations import format_duration, parse_duration
@@ -266,6 +266,18 @@ def _ca_bundle(value: object) -> str | None:
     return text or None
 
 
+def _http_version(value: object) -> str:
+    """``"auto"``, ``"1.1"`` or ``"2"``; the bare TOML numbers 2 and 1.1 mean the same."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = {2: "2", 1.1: "1.1"}.get(value, value)
+    if value in HTTP_VERSIONS:
+        return str(value)
+    raise FieldError(
+        'expected "auto" (offer HTTP/2 and HTTP/1.1, as a browser does), "1.1" or "2", '
+        f"got {show(value)}"
+    )
+
+
 #: Endpoint keys in the order they are written for a new endpoint, with their rules.
 RULES: Mapping[str, Callable[[object], Any]] = {
     "name": _name,
@@ -283,6 +295,7 @@ RULES: Mapping[str, Callable[[object], Any]] = {
     "all_addresses": _flag,
     "insecure": _flag,
     "ca_bundle": _ca_bundle,
+    "http_version": _http_version,
 }
 
 _MODEL_FIELDS = {f.name for f in dataclasses.fields(Endpoint)} - {"extra"}
