@@ -294,9 +294,9 @@ def classify(
 
     # send / wait / body: the server (or the gateway in front of it) is talking HTTP.
     if h2 and phase in ("send", "wait", "body") and not timed_out:
-        found = _h2_failure(exc, phase, h2_settings)
-        if found is not None:
-            return found
+        named = _h2_failure(exc, phase, h2_settings)
+        if named is not None:
+            return named
     if phase in ("send", "wait"):
         if timed_out:
             return Failure("upstream", "upstream_timeout", f"no response headers{after}")
