@@ -50,9 +50,12 @@ def hop_summary(hop: Hop) -> str:
         if d.get("to"):
             parts.append(str(d["to"]))
     elif hop.name == "tls":
-        for key in ("version", "cipher", "alpn"):
+        for key in ("version", "cipher"):
             if d.get(key):
                 parts.append(str(d[key]))
+        if d.get("alpn") or d.get("http_version"):
+            alpn = f" (alpn {d['alpn']})" if d.get("alpn") else " (no alpn)"
+            parts.append(f"HTTP/{d.get('http_version') or '1.1'}{alpn}")
         if d.get("subject"):
             parts.append(f"cert {d['subject']}")
         if d.get("issuer"):
@@ -90,6 +93,8 @@ def render_result(result: ProbeResult, *, colour: bool = False) -> str:
         return f"\x1b[{_COLOURS[status]}m{word}\x1b[0m" if colour else word
 
     status = f"{result.status_code}" if result.status_code is not None else "no response"
+    if result.http_version:
+        status = f"HTTP/{result.http_version} {status}"
     if result.response is not None and result.response.reason:
         status += f" {visible(result.response.reason)}"
     lines = [

@@ -68,6 +68,8 @@ class TransitionEvent:
     to_state: State
     verdict: Verdict | None
     reason: str
+    #: The HTTP version the latest probe spoke ("2", "1.1"), when one did.
+    http_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class Tracker:
     maintenance: str | None = None
     since: datetime | None = None
     verdict: Verdict | None = None
+    #: The HTTP version of the latest probe (ProbeResult.http_version).
+    http_version: str | None = None
 
     def shown(self) -> State:
         """The state the board shows: pause, then maintenance, then flapping, then health."""
@@ -172,6 +176,7 @@ def observe(
         successes=successes,
         changes=changes,
         verdict=result.verdict,
+        http_version=result.http_version,
     )
     after = _update_flapping(after, rules, now)
     reason = _reason(before, after, assessment, rules)
@@ -199,7 +204,12 @@ def set_paused(tracker: Tracker, paused: bool, now: datetime, *, name: str) -> S
     if paused:
         after = dataclasses.replace(tracker, paused=True)
         return _settle(Step(tracker), tracker, after, now, "paused by the operator", name=name)
-    after = Tracker(maintenance=tracker.maintenance, verdict=tracker.verdict, since=tracker.since)
+    after = Tracker(
+        maintenance=tracker.maintenance,
+        verdict=tracker.verdict,
+        since=tracker.since,
+        http_version=tracker.http_version,
+    )
     return _settle(Step(tracker), tracker, after, now, "resumed by the operator", name=name)
 
 
@@ -264,6 +274,7 @@ def _settle(
         to_state=new,
         verdict=after.verdict,
         reason=reason,
+        http_version=after.http_version,
     )
     return Step(after, (*step.events, event))
 

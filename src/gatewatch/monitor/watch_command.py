@@ -102,6 +102,7 @@ def _record(message: Message) -> dict[str, Any] | None:
             "to": str(event.to_state),
             "reason": event.reason,
             "verdict": verdict_to_json(event.verdict),
+            "http_version": event.http_version,
         }
     if isinstance(message, LocalProblem):
         return {"type": "local_problem", "active": message.active, "reason": message.reason}
