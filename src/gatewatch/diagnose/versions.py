@@ -40,6 +40,8 @@ def h2_facts(detail: Mapping[str, Any]) -> list[str]:
         return []
     code = detail.get("h2_error", "?")
     line = f"{frame} {code}"
+    if "h2_stream_id" in detail:
+        line += f" on stream {detail['h2_stream_id']}"
     if "h2_last_stream_id" in detail:
         line += f", last stream id {detail['h2_last_stream_id']} (ours was 1)"
     lines = [line]
