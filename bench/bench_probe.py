@@ -12,6 +12,10 @@
 2. CPU per probe, fresh connection each, 20 in flight, http and https: gatewatch's own
    process CPU against Prometheus' blackbox_exporter (its process CPU, read from /proc),
    driven through its /probe endpoint on the same targets.
+3. HTTP/2: the same two measures against a real nginx with ``listen … ssl http2`` in front
+   of the lab (bench/h2_target.py): gatewatch (``http_version = "2"``) against
+   ``curl --http2``, idle and 20 in flight, and CPU per probe against blackbox_exporter
+   with ``enable_http2: true``. ``--h2-only`` runs this part alone.
 
 The lab runs in a separate process (``python -m gatewatch.lab --json``) so neither tool
 pays for the servers. Loopback only.
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from h2_target import start_h2_target
 from labproc import start_lab, stop_lab
 
 from gatewatch.model import Endpoint, ProbeResult
@@ -43,7 +48,9 @@ HERE = Path(__file__).resolve().parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def curl_times(url: str, host: str, port: int, ca: str, proxy: str | None) -> dict[str, float]:
+def curl_times(
+    url: str, host: str, port: int, ca: str, proxy: str | None, http2: bool = False
+) -> dict[str, float]:
     """One curl run; its -w timings as per-hop durations in ms."""
     fmt = json.dumps(
         {
@@ -63,7 +70,7 @@ def curl_times(url: str, host: str, port: int, ca: str, proxy: str | None) -> di
         "-s",
         "-o",
         "/dev/null",
-        "--http1.1",
+        "--http2" if http2 else "--http1.1",
         "--cacert",
         ca,
         "-w",
@@ -106,14 +113,20 @@ def median(values: list[float]) -> float:
     return statistics.median(clean) if clean else float("nan")
 
 
-async def fidelity(ports: dict[str, Any], repeats: int, loaded: bool) -> list[dict[str, Any]]:
+Case = tuple[str, str, int, str | None]
+
+
+async def fidelity(
+    ports: dict[str, Any], repeats: int, loaded: bool, h2_port: int | None = None
+) -> list[dict[str, Any]]:
+    """curl and gatewatch back to back per repeat; with ``h2_port``, over HTTP/2 (nginx)."""
     ca = ports["ca_bundle"]
     valid = ports["https_ports"]["valid"]
     slow_tls = ports["tls_slow_port"]
     http = ports["http_port"]
     proxy_port = ports["proxy_ports"]["slow"]
     resolvers = (f"127.0.0.1:{ports['dns_port']}",)
-    cases = [
+    cases: list[Case] = [
         ("http, 20 ms server delay", f"http://app.lab.test:{http}/delay/20", http, None),
         ("https, 20 ms server delay", f"https://app.lab.test:{valid}/delay/20", valid, None),
         ("https, handshake delayed", f"https://app.lab.test:{slow_tls}/delay/20", slow_tls, None),
@@ -124,6 +137,16 @@ async def fidelity(ports: dict[str, Any], repeats: int, loaded: bool) -> list[di
             f"http://proxy.lab.test:{proxy_port}",
         ),
     ]
+    background_url = f"https://app.lab.test:{valid}/delay/100"
+    version: Any = "1.1"
+    if h2_port is not None:
+        version = "2"
+        cases = [
+            ("h2 nginx, 20 ms upstream delay", f"https://app.lab.test:{h2_port}/delay/20",
+             h2_port, None),
+            ("h2 nginx, /ok", f"https://app.lab.test:{h2_port}/ok", h2_port, None),
+        ]  # fmt: skip
+        background_url = f"https://app.lab.test:{h2_port}/delay/100"
     prober = Prober(environ={})
     await prober.warm_up()
     stop = asyncio.Event()
@@ -131,10 +154,11 @@ async def fidelity(ports: dict[str, Any], repeats: int, loaded: bool) -> list[di
     async def background() -> None:
         target = Endpoint(
             name="bg",
-            url=f"https://app.lab.test:{valid}/delay/100",
+            url=background_url,
             resolvers=resolvers,
             ca_bundle=ca,
             timeout=5,
+            http_version=version,
         )
         while not stop.is_set():
             await prober.probe(target)
@@ -144,14 +168,23 @@ async def fidelity(ports: dict[str, Any], repeats: int, loaded: bool) -> list[di
     try:
         for label, url, port, proxy in cases:
             endpoint = Endpoint(
-                name=label, url=url, resolvers=resolvers, ca_bundle=ca, proxy=proxy, timeout=5
+                name=label,
+                url=url,
+                resolvers=resolvers,
+                ca_bundle=ca,
+                proxy=proxy,
+                timeout=5,
+                http_version=version,
             )
             ours: dict[str, list[float]] = {"tcp": [], "tls": [], "wait": []}
             theirs: dict[str, list[float]] = {"tcp": [], "tls": [], "wait": []}
             for _ in range(repeats):
-                curl = await asyncio.to_thread(curl_times, url, "app.lab.test", port, ca, proxy)
+                curl = await asyncio.to_thread(
+                    curl_times, url, "app.lab.test", port, ca, proxy, h2_port is not None
+                )
                 result = await prober.probe(endpoint)
                 assert result.ok, (label, result.hops)
+                assert result.http_version == ("2" if h2_port else "1.1"), result.http_version
                 for k, v in gw_times(result).items():
                     ours[k].append(v)
                 for k, v in curl.items():
@@ -176,12 +209,14 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-async def gatewatch_cpu(url: str, ca: str, probes: int) -> float:
+async def gatewatch_cpu(url: str, ca: str, probes: int, http2: bool = False) -> float:
     """ms of this process's CPU per probe, 20 in flight, fresh connection each."""
     prober = Prober(environ={})
     await prober.warm_up()
-    endpoint = Endpoint(name="cpu", url=url, ca_bundle=ca, timeout=10)
-    await prober.probe(endpoint)
+    endpoint = Endpoint(
+        name="cpu", url=url, ca_bundle=ca, timeout=10, http_version="2" if http2 else "1.1"
+    )
+    assert (await prober.probe(endpoint)).http_version == ("2" if http2 else "1.1")
     limit = asyncio.Semaphore(20)
 
     async def one() -> bool:
@@ -197,12 +232,13 @@ async def gatewatch_cpu(url: str, ca: str, probes: int) -> float:
     return cpu * 1000 / probes
 
 
-async def exporter_cpu(exporter: str, url: str, ca: str, probes: int) -> float:
+async def exporter_cpu(exporter: str, url: str, ca: str, probes: int, http2: bool = False) -> float:
     """ms of blackbox_exporter's CPU per probe, driven through /probe, 20 in flight."""
     workdir = Path(tempfile.mkdtemp(prefix="gw-bbe-"))
     config = workdir / "blackbox.yml"
     config.write_text(
         "modules:\n  http_probe:\n    prober: http\n    timeout: 10s\n    http:\n"
+        f"      enable_http2: {'true' if http2 else 'false'}\n"
         "      preferred_ip_protocol: ip4\n      tls_config:\n"
         f"        ca_file: {ca}\n"
     )
@@ -228,6 +264,8 @@ async def exporter_cpu(exporter: str, url: str, ca: str, probes: int) -> float:
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
             assert "probe_success 1" in r.text, r.text[-500:]
+            spoken = "probe_http_version 2" if http2 else "probe_http_version 1.1"
+            assert spoken in r.text, r.text[-800:]
             limit = asyncio.Semaphore(20)
 
             async def one() -> bool:
@@ -250,37 +288,55 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--cpu-probes", type=int, default=2000)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "probe.json")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--h2-only", action="store_true", help="only the HTTP/2 part (timings and CPU)"
+    )
     args = parser.parse_args()
+    if args.out is None:
+        args.out = HERE / "results" / ("probe_h2.json" if args.h2_only else "probe.json")
     exporter = shutil.which("prometheus-blackbox-exporter") or shutil.which("blackbox_exporter")
     if shutil.which("curl") is None or exporter is None:
         raise SystemExit("needs curl and prometheus-blackbox-exporter (apt-get install both)")
     lab, ports = start_lab()
+    h2 = start_h2_target(ports)
     try:
         report: dict[str, Any] = {
             "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "repeats": args.repeats,
+            "fidelity": [],
+            "cpu_ms_per_probe": {},
+            "load_before": os.getloadavg(),
         }
-        report["fidelity"] = asyncio.run(fidelity(ports, args.repeats, loaded=False))
-        report["fidelity"] += asyncio.run(fidelity(ports, args.repeats, loaded=True))
-        http_url = f"http://localhost:{ports['http_port']}/ok"
-        https_url = f"https://localhost:{ports['https_ports']['valid']}/ok"
         ca = ports["ca_bundle"]
-        report["cpu_ms_per_probe"] = {
-            "http": {
-                "gatewatch": round(asyncio.run(gatewatch_cpu(http_url, ca, args.cpu_probes)), 3),
-                "blackbox_exporter": round(
-                    asyncio.run(exporter_cpu(exporter, http_url, ca, args.cpu_probes)), 3
-                ),
-            },
-            "https": {
-                "gatewatch": round(asyncio.run(gatewatch_cpu(https_url, ca, args.cpu_probes)), 3),
-                "blackbox_exporter": round(
-                    asyncio.run(exporter_cpu(exporter, https_url, ca, args.cpu_probes)), 3
-                ),
-            },
+        if not args.h2_only:
+            report["fidelity"] += asyncio.run(fidelity(ports, args.repeats, loaded=False))
+            report["fidelity"] += asyncio.run(fidelity(ports, args.repeats, loaded=True))
+            http_url = f"http://localhost:{ports['http_port']}/ok"
+            https_url = f"https://localhost:{ports['https_ports']['valid']}/ok"
+            for scheme, url in (("http", http_url), ("https", https_url)):
+                report["cpu_ms_per_probe"][scheme] = {
+                    "gatewatch": round(asyncio.run(gatewatch_cpu(url, ca, args.cpu_probes)), 3),
+                    "blackbox_exporter": round(
+                        asyncio.run(exporter_cpu(exporter, url, ca, args.cpu_probes)), 3
+                    ),
+                }
+        for loaded in (False, True):
+            report["fidelity"] += asyncio.run(
+                fidelity(ports, args.repeats, loaded=loaded, h2_port=h2.port)
+            )
+        h2_url = f"https://localhost:{h2.port}/ok"
+        report["cpu_ms_per_probe"]["https h2"] = {
+            "gatewatch": round(
+                asyncio.run(gatewatch_cpu(h2_url, ca, args.cpu_probes, http2=True)), 3
+            ),
+            "blackbox_exporter": round(
+                asyncio.run(exporter_cpu(exporter, h2_url, ca, args.cpu_probes, http2=True)), 3
+            ),
         }
+        report["load_after"] = os.getloadavg()
     finally:
+        h2.stop()
         stop_lab(lab)
     for row in report["fidelity"]:
         diffs = "  ".join(
@@ -288,10 +344,11 @@ def main() -> int:
             for k in ("tcp", "tls", "wait")
         )
         print(f"{row['case']:<34} {row['load']:<13} {diffs}")
+    print(f"load average before {report['load_before']}, after {report['load_after']}")
     for scheme, cpu in report["cpu_ms_per_probe"].items():
         ratio = cpu["gatewatch"] / cpu["blackbox_exporter"]
         print(
-            f"CPU/probe {scheme:<5} gatewatch {cpu['gatewatch']:.2f} ms  "
+            f"CPU/probe {scheme:<8} gatewatch {cpu['gatewatch']:.2f} ms  "
             f"blackbox_exporter {cpu['blackbox_exporter']:.2f} ms  ratio {ratio:.2f}x"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
