@@ -216,6 +216,10 @@ def test_protocol_errors_before_and_after_settings() -> None:
     assert (before.kind, after.kind) == ("h2_preface_failed", "h2_protocol_error")
     closed = httpcore.RemoteProtocolError("Server disconnected")
     assert classify(closed, "wait", target="x:1", h2=True).kind == "h2_preface_failed"
+    # After the server's SETTINGS, a close without GOAWAY is a close, not a broken preface.
+    assert classify(closed, "wait", target="x:1", h2=True, h2_settings=True).kind == (
+        "upstream_closed"
+    )
     # Over HTTP/1.1 no HTTP/2 kind is ever named.
     assert not classify(closed, "wait", target="x:1").kind.startswith("h2_")
 

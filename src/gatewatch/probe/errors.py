@@ -138,6 +138,20 @@ def _h2_failure(exc: BaseException, phase: str, settings_seen: bool) -> Failure 
                 facts=(("h2_settings_received", False),),
             )
         return Failure("upstream", "h2_protocol_error", f"HTTP/2 protocol error: {text[:160]}")
+    disconnected = any(
+        isinstance(e, httpcore.RemoteProtocolError | httpx.RemoteProtocolError)
+        and str(e) == "Server disconnected"
+        for e in chain(exc)
+    )
+    if settings_seen and disconnected:
+        if phase == "body":
+            return Failure("upstream", "truncated_body", "server closed the HTTP/2 connection "
+                           "mid-body without a GOAWAY")  # fmt: skip
+        return Failure(
+            "upstream",
+            "upstream_closed",
+            "server closed the HTTP/2 connection without a response (no GOAWAY)",
+        )
     if not settings_seen and phase in ("send", "wait") and not _is_timeout(exc):
         return Failure(
             "upstream",
