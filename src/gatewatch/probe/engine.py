@@ -244,7 +244,7 @@ class Prober:
                     body += chunk[: BODY_CAP - len(body)]
                 if size >= BODY_CAP:
                     break  # enough for fingerprints; an endless body must not hold us
-            timeline.body_end = timeline.arrived(time.perf_counter())
+            timeline.body_done(time.perf_counter())
             timeline.phase = "done"
         except BaseException:
             complete = False

@@ -198,6 +198,9 @@ def upstream_hop(
         if failure.reset:
             detail["reset"] = True
         detail.update(failure.facts)
+        if wait_ms is None and "h2_frame" in detail and tl.last_arrival is not None:
+            # RST_STREAM / GOAWAY: the answer is that frame, stamped by the kernel on arrival.
+            wait_ms = tl.ms(tl.request_sent, max(tl.last_arrival, tl.request_sent or 0.0))
         if failure.kind == "upstream_invalid_response" and tl.first_bytes:
             detail["raw_head"] = tl.first_bytes[:200].decode("latin-1")
         if failure.kind == "truncated_body" and response is not None:

@@ -91,6 +91,21 @@ class Timeline:
     def on_send(self, at: float) -> None:
         self.last_send = at
 
+    def body_done(self, now: float) -> None:
+        """The body ended (or hit the cap) at ``now``: stamp ``body_end``.
+
+        Over HTTP/2 the end is the kernel arrival of the segment that carried END_STREAM
+        (the latest read): httpcore's h2 path passes through several loop checkpoints
+        (its read and write locks) after that segment, and on a busy loop each one would
+        be charged to the server's transfer.
+        """
+        end = self.arrived(now)
+        if self.h2 and self.last_arrival is not None:
+            end = min(end, self.last_arrival)
+        if self.first_byte is not None:
+            end = max(end, self.first_byte)
+        self.body_end = end
+
     def arrived(self, now: float) -> float:
         """``now`` less the loop's queueing delay of the read that ended a phase."""
         return now - self.last_delay
