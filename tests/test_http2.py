@@ -349,3 +349,41 @@ async def test_check_applies_the_flag_to_every_endpoint(tmp_path: Path, fake_h2:
     doc = json.loads(out.getvalue())
     assert code == 1 and doc[0]["http_version"] == "1.1", err.getvalue()
     assert fake_h2.requests[0].startswith("GET / HTTP/1.1")
+
+
+# --------------------------------------------------------------------------- ALPN on the wire
+
+
+@pytest.mark.parametrize(
+    ("setting", "alpn_extension"),
+    [
+        ("auto", b"\x00\x0c\x02h2\x08http/1.1"),  # h2 first, as browsers offer
+        ("2", b"\x00\x03\x02h2"),
+        ("1.1", b"\x00\x09\x08http/1.1"),
+    ],
+)
+async def test_the_client_hello_offers_what_http_version_says(
+    setting: str, alpn_extension: bytes
+) -> None:
+    """Read the ClientHello off the wire: httpcore offers http/1.1 first; we must not."""
+    hello: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    async def capture(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        data = await reader.read(4096)
+        if not hello.done():
+            hello.set_result(data)
+        writer.close()
+
+    server = await asyncio.start_server(capture, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    prober = Prober(environ={})
+    try:
+        endpoint = Endpoint(name="a", url=f"https://127.0.0.1:{port}/", timeout=5)
+        result = await prober.probe(endpoint.replace(http_version=setting))
+    finally:
+        await prober.aclose()
+        server.close()
+    assert result.hop("tls").status == "fail"
+    data = await asyncio.wait_for(hello, 5)
+    # ALPN extension (type 0x0010): list length, then each protocol length-prefixed.
+    assert b"\x00\x10" + (len(alpn_extension)).to_bytes(2, "big") + alpn_extension in data

@@ -28,6 +28,7 @@ import pytest
 import trustme
 
 from gatewatch.cli import main
+from gatewatch.lab import Lab
 from gateways_support import (
     Gateway,
     Ports,
@@ -105,8 +106,13 @@ def nginx_block(ports: Ports, certs: Certs, dead: RefusedPort) -> str:
     }}
     server {{
         listen 127.0.0.1:{ports["origin"]};
-        access_log off;
+        access_log {{dir}}/origin.log h2;
         location / {{ return 200 "origin ok\\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{ports["h2c"]} http2;
+        access_log {{dir}}/h2c.log h2;
+        location / {{ return 200 "h2c ok\\n"; }}
     }}
     server {{
         listen 127.0.0.1:{ports["h2"]} ssl http2;
@@ -142,8 +148,9 @@ def nginx(
         block = nginx_block(ports, certs, dead).replace("{dir}", str(directory))
         return nginx_config(ports, directory, block)
 
-    gateway = start_nginx(render, ["h2", "streams", "h1only", "origin"], directory)
-    gateway.log_files = (*gateway.log_files, directory / "h2.log", directory / "h1only.log")
+    gateway = start_nginx(render, ["h2", "streams", "h1only", "origin", "h2c"], directory)
+    logs = ("h2.log", "h1only.log", "origin.log", "h2c.log")
+    gateway.log_files = (*gateway.log_files, *(directory / name for name in logs))
     try:
         yield gateway
     finally:
@@ -431,3 +438,40 @@ def test_goaway_from_a_servers_header_limit(
     assert (verdict["cause"], verdict["kind"]) == ("proxy", "h2_goaway")
     assert any("large_client_header_buffers" in s for s in verdict["next_steps"])
     gateway.wait_for_log(logged)
+
+
+# --------------------------------------------------------------------------- other routes
+
+
+def test_http2_prior_knowledge_over_cleartext(nginx: Gateway, certs: Certs) -> None:
+    url = f"http://127.0.0.1:{nginx.ports['h2c']}/?probe=gw{os.getpid()}c"
+    code, doc = probe(url, certs, "--http2")
+    assert code == 0 and doc["http_version"] == "2", explain(doc, nginx)
+    assert hop(doc, "tls")["status"] == "skip"
+    assert "proto=HTTP/2.0" in nginx.wait_for_log(f"gw{os.getpid()}c", name="h2c.log")
+    # auto over http:// is HTTP/1.1, as in browsers: no h2c upgrade, no prior knowledge.
+    code, doc = probe(f"http://127.0.0.1:{nginx.ports['origin']}/", certs)
+    assert code == 0 and doc["http_version"] == "1.1"
+
+
+def test_http2_to_an_http11_only_server_is_a_broken_preface(nginx: Gateway, certs: Certs) -> None:
+    code, doc = probe(f"http://127.0.0.1:{nginx.ports['origin']}/", certs, "--http2")
+    assert code == 1
+    upstream = hop(doc, "upstream")
+    assert upstream["kind"] == "h2_preface_failed", explain(doc, nginx)
+    assert upstream["detail"]["h2_settings_received"] is False
+    assert doc["verdict"]["kind"] == "h2_preface_failed"
+    assert doc["verdict"]["hop"] == "upstream"
+    # nginx read our preface as a malformed HTTP/1.x request and answered 400.
+    nginx.wait_for_log(r"proto=- status=400", name="origin.log")
+
+
+def test_http2_through_a_connect_tunnel(nginx: Gateway, certs: Certs, lab: Lab) -> None:
+    proxy = f"http://127.0.0.1:{lab.proxy_ports['open']}"
+    code, doc = probe(https(nginx), certs, "--proxy", proxy)
+    assert code == 0, explain(doc, nginx)
+    assert doc["http_version"] == "2"
+    assert hop(doc, "tls")["detail"]["alpn"] == "h2"  # our ALPN offer, inside the tunnel
+    proxy_hop = hop(doc, "proxy")
+    assert proxy_hop["status"] == "ok" and proxy_hop["detail"]["connect_status"] == 200
+    assert hop(doc, "upstream")["ms"] is not None
