@@ -387,3 +387,16 @@ async def test_the_client_hello_offers_what_http_version_says(
     data = await asyncio.wait_for(hello, 5)
     # ALPN extension (type 0x0010): list length, then each protocol length-prefixed.
     assert b"\x00\x10" + (len(alpn_extension)).to_bytes(2, "big") + alpn_extension in data
+
+
+def test_the_endpoint_form_keeps_a_forced_version() -> None:
+    """Editing an endpoint on the board must not reset its http_version to auto."""
+    from gatewatch.tui.screens.endpoint_form import initial_values, to_fields
+    from gatewatch.watchlist import endpoint_errors
+
+    endpoint = Endpoint(name="a", url="https://a/", http_version="2")
+    fields, errors = to_fields(initial_values(endpoint))
+    assert fields["http_version"] == "2" and not errors and not endpoint_errors(fields)
+    auto, _ = to_fields(initial_values(endpoint.replace(http_version="auto")))
+    assert "http_version" not in auto  # empty: the default (or [defaults]) applies
+    assert "http_version" in endpoint_errors({**fields, "http_version": "3"})

@@ -53,6 +53,7 @@ FIELDS: tuple[Field, ...] = (
     Field("tags", "Tags", "prod, payments", "list"),
     Field("method", "Method", "GET"),
     Field("ca_bundle", "CA bundle", "path of a PEM file"),
+    Field("http_version", "HTTP version", "auto (offer h2 and http/1.1), 1.1 or 2"),
     Field("all_addresses", "Probe every address", "", "flag"),
     Field("insecure", "Skip TLS verification", "", "flag"),
 )
@@ -74,6 +75,7 @@ def initial_values(endpoint: Endpoint) -> dict[str, Any]:
         "tags": ", ".join(endpoint.tags),
         "method": endpoint.method if endpoint.method != "GET" else "",
         "ca_bundle": endpoint.ca_bundle or "",
+        "http_version": endpoint.http_version if endpoint.http_version != "auto" else "",
         "all_addresses": endpoint.all_addresses,
         "insecure": endpoint.insecure,
     }
