@@ -400,3 +400,25 @@ def test_the_endpoint_form_keeps_a_forced_version() -> None:
     auto, _ = to_fields(initial_values(endpoint.replace(http_version="auto")))
     assert "http_version" not in auto  # empty: the default (or [defaults]) applies
     assert "http_version" in endpoint_errors({**fields, "http_version": "3"})
+
+
+@pytest.mark.parametrize(
+    ("url", "setting", "flag"),
+    [
+        ("https://a/", "1.1", "--http1.1"),
+        ("https://a/", "2", "--http2"),
+        ("http://a/", "2", "--http2-prior-knowledge"),
+        ("https://a/", "auto", None),
+    ],
+)
+def test_the_reports_curl_line_speaks_the_same_version(
+    url: str, setting: str, flag: str | None
+) -> None:
+    from gatewatch.checklist.curl import curl_command
+    from gatewatch.checklist.redact import Redactor
+
+    endpoint = Endpoint(name="a", url=url, http_version=setting)  # type: ignore[arg-type]
+    line = curl_command(endpoint, None, Redactor.for_endpoint(endpoint, {}))
+    options = line.split()
+    for known in ("--http1.1", "--http2", "--http2-prior-knowledge"):
+        assert (known in options) == (known == flag), (known, line)

@@ -65,6 +65,22 @@ def failing_address(result: ProbeResult | None) -> str | None:
     return _plain_address(bad.address if bad else result.address)
 
 
+def _version_flag(endpoint: Endpoint, result: ProbeResult | None) -> str | None:
+    """curl's option for the HTTP version the probe spoke or was told to speak.
+
+    curl offers h2 and http/1.1 over TLS by default, as ``auto`` does, so only a forced
+    version (or an ``auto`` probe that spoke HTTP/2 over cleartext, which cannot happen)
+    needs saying; ``--http2`` over ``http://`` would try an h2c upgrade, hence prior
+    knowledge there.
+    """
+    if endpoint.http_version == "1.1":
+        return "--http1.1"
+    if endpoint.http_version == "2":
+        cleartext = endpoint.url.lower().startswith("http://")
+        return "--http2-prior-knowledge" if cleartext else "--http2"
+    return None
+
+
 def curl_command(endpoint: Endpoint, result: ProbeResult | None, redactor: Redactor) -> str:
     """The command line, one option per line, redacted."""
     host, port = host_port(endpoint.url)
@@ -74,6 +90,9 @@ def curl_command(endpoint: Endpoint, result: ProbeResult | None, redactor: Redac
     elif endpoint.method.upper() != "GET":
         args.append(f"-X {shlex.quote(endpoint.method.upper())}")
     args.append(f"--max-time {endpoint.timeout:g}")
+    flag = _version_flag(endpoint, result)
+    if flag:
+        args.append(flag)
     address = failing_address(result)
     if address and not endpoint.proxy and not is_ip_literal(host):
         pinned = f"[{address}]" if ":" in address else address
