@@ -93,9 +93,15 @@ async def serve(
 
 
 async def goaway_server(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[str]
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    seen: list[str],
+    *,
+    code: int = h2.errors.ErrorCodes.ENHANCE_YOUR_CALM,
+    last_stream_id: int = 0,
 ) -> None:
-    """A real h2 server (the h2 package) that answers the first request with GOAWAY."""
+    """A real h2 server (the h2 package) that answers the first request with GOAWAY
+    (and nothing else: with last_stream_id 1 it promised a response it never sends)."""
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
     writer.write(conn.data_to_send())
@@ -104,12 +110,21 @@ async def goaway_server(
             if isinstance(event, h2.events.RequestReceived):
                 seen.append(dict(event.headers or []).get(b":path", b"").decode())
                 conn.close_connection(
-                    error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM,
+                    error_code=code,
                     additional_data=hostile_debug_data(),
-                    last_stream_id=0,
+                    last_stream_id=last_stream_id,
                 )
+                writer.write(conn.data_to_send())
+                await writer.drain()
+                return  # and close
         writer.write(conn.data_to_send())
         await writer.drain()
+
+
+async def graceful_goaway_then_close(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[str]
+) -> None:
+    await goaway_server(reader, writer, seen, code=0, last_stream_id=1)
 
 
 async def h1_behind_h2_alpn(
@@ -125,6 +140,12 @@ async def h1_behind_h2_alpn(
 @pytest.fixture
 async def goaway(ca_files: tuple[Path, ssl.SSLContext]) -> AsyncIterator[TlsServer]:
     async for server in serve(goaway_server, ca_files):
+        yield server
+
+
+@pytest.fixture
+async def graceful_then_close(ca_files: tuple[Path, ssl.SSLContext]) -> AsyncIterator[TlsServer]:
+    async for server in serve(graceful_goaway_then_close, ca_files):
         yield server
 
 
@@ -164,6 +185,16 @@ async def test_goaway_names_its_code_and_shows_debug_data_as_untrusted_text(
     assert "[/]" in text  # shown, not parsed
     assert result.verdict is not None and result.verdict.kind == "h2_goaway"
     assert any("debug data" in line for line in result.verdict.evidence)
+
+
+async def test_a_graceful_goaway_with_no_response_after_it_is_still_named(
+    graceful_then_close: TlsServer,
+) -> None:
+    """The GOAWAY held back for a response that never came reaches httpcore before EOF."""
+    result = await probe(graceful_then_close)
+    upstream = result.hop("upstream")
+    assert upstream.kind == "h2_goaway", upstream
+    assert (upstream.detail["h2_error"], upstream.detail["h2_last_stream_id"]) == ("NO_ERROR", 1)
 
 
 async def test_h2_offered_but_http11_spoken_is_a_broken_preface(fake_h2: TlsServer) -> None:
@@ -422,3 +453,50 @@ def test_the_reports_curl_line_speaks_the_same_version(
     options = line.split()
     for known in ("--http1.1", "--http2", "--http2-prior-knowledge"):
         assert (known in options) == (known == flag), (known, line)
+
+
+# --------------------------------------------------------------------------- GOAWAY hold
+
+
+def frame(kind: int, payload: bytes, stream: int = 0, flags: int = 0) -> bytes:
+    return (
+        len(payload).to_bytes(3, "big")
+        + bytes([kind, flags])
+        + stream.to_bytes(4, "big")
+        + (payload)
+    )
+
+
+def goaway_frame(last: int, code: int) -> bytes:
+    return frame(0x7, last.to_bytes(4, "big") + code.to_bytes(4, "big") + b"bye")
+
+
+def test_goaway_hold_keeps_a_graceful_goaway_until_the_end() -> None:
+    from gatewatch.probe.h2frames import GoawayHold
+
+    settings, headers = frame(0x4, b""), frame(0x1, b"\x88", stream=1, flags=0x4)
+    hold = GoawayHold()
+    wire = settings + goaway_frame(1, 0) + headers
+    # Split anywhere: frames come out whole, in order, minus the held GOAWAY.
+    assert hold.feed(wire[:5]) == b""
+    assert hold.feed(wire[5:20]) == settings
+    assert hold.feed(wire[20:]) == headers
+    assert hold.held_goaway == (1, 0)
+    assert hold.end() == goaway_frame(1, 0)
+
+
+@pytest.mark.parametrize("bad", [goaway_frame(1, 11), goaway_frame(0, 0)])
+def test_goaway_hold_passes_errors_and_goaways_that_exclude_us(bad: bytes) -> None:
+    from gatewatch.probe.h2frames import GoawayHold
+
+    hold = GoawayHold()
+    assert hold.feed(frame(0x4, b"") + bad) == frame(0x4, b"") + bad
+    assert hold.held_goaway is None
+
+
+def test_goaway_hold_passes_what_is_not_http2() -> None:
+    from gatewatch.probe.h2frames import GoawayHold
+
+    hold = GoawayHold()
+    page = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+    assert hold.feed(page) == page  # h2 must see it to name the broken preface

@@ -130,6 +130,14 @@ def nginx_block(ports: Ports, certs: Certs, dead: RefusedPort) -> str:
         location / {{ return 200 "ok\\n"; }}
     }}
     server {{
+        # One request per connection: nginx sends GOAWAY(NO_ERROR, last stream 1) *before*
+        # the response, which still follows (RFC 9113 §6.8).
+        listen 127.0.0.1:{ports["onerequest"]} ssl http2;
+        {tls}
+        keepalive_requests 1;
+        location / {{ return 200 "ok\\n"; }}
+    }}
+    server {{
         listen 127.0.0.1:{ports["h1only"]} ssl;
         {tls}
         access_log {{dir}}/h1only.log h2;
@@ -148,7 +156,9 @@ def nginx(
         block = nginx_block(ports, certs, dead).replace("{dir}", str(directory))
         return nginx_config(ports, directory, block)
 
-    gateway = start_nginx(render, ["h2", "streams", "h1only", "origin", "h2c"], directory)
+    gateway = start_nginx(
+        render, ["h2", "streams", "h1only", "origin", "h2c", "onerequest"], directory
+    )
     logs = ("h2.log", "h1only.log", "origin.log", "h2c.log")
     gateway.log_files = (*gateway.log_files, *(directory / name for name in logs))
     try:
@@ -414,6 +424,17 @@ def test_refused_stream_from_nginxs_stream_limit(nginx: Gateway, certs: Certs) -
     )
     assert any("http2_max_concurrent_streams" in s for s in verdict["next_steps"])
     nginx.wait_for_log(r"concurrent streams exceeded 0")
+
+
+def test_graceful_goaway_ahead_of_the_response_is_healthy(nginx: Gateway, certs: Certs) -> None:
+    url = https(nginx, port="onerequest")
+    code, doc = probe(url, certs)
+    reference = curl_h2(url, certs)
+    assert reference["http_version"] == "2"  # curl reads the response after the GOAWAY too
+    assert code == 0 and doc["status_code"] == 200, explain(doc, nginx)
+    assert doc["http_version"] == "2" and doc["verdict"]["cause"] == "healthy"
+    detail = hop(doc, "upstream")["detail"]
+    assert detail["h2_goaway_before_response"] == "NO_ERROR, last stream 1"
 
 
 @pytest.mark.parametrize(

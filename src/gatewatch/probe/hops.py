@@ -194,6 +194,10 @@ def upstream_hop(
             }
         )
     wait_ms = tl.ms(tl.request_sent, tl.first_byte)
+    held = tl.goaway_hold.held_goaway if tl.goaway_hold is not None else None
+    if held is not None and failure is None:
+        # A graceful GOAWAY came ahead of the response, which still arrived (h2frames).
+        detail["h2_goaway_before_response"] = f"NO_ERROR, last stream {held[0]}"
     if failure is not None:
         if failure.reset:
             detail["reset"] = True

@@ -33,6 +33,7 @@ import httpcore
 import httpx
 
 from gatewatch.probe import netstream
+from gatewatch.probe.h2frames import GoawayHold
 
 #: The phase a probe is in; on failure or deadline it names the hop to blame.
 PHASES = ("dns", "tcp", "proxy", "tls", "send", "wait", "body", "done")
@@ -76,6 +77,8 @@ class Timeline:
     h2_settings: bool = False
     #: The HTTP/1.1 exchange began (``http11.*`` steps outside a CONNECT).
     h1: bool = False
+    #: The HTTP/2 connection's GOAWAY filter (h2frames), when the connection is HTTP/2.
+    goaway_hold: GoawayHold | None = None
 
     def on_receive(self, arrival: float, resumed: float) -> None:
         """A raw read returned bytes that reached the kernel at ``arrival`` (netstream)."""
@@ -181,15 +184,28 @@ class TimedStream(httpcore.AsyncNetworkStream):
         inner: httpcore.AsyncNetworkStream,
         timeline: Timeline,
         alpn: tuple[str, ...] = ("http/1.1",),
+        hold: GoawayHold | None = None,
     ) -> None:
         self._inner = inner
         self._timeline = timeline
         self._alpn = alpn
+        self._hold = hold
+        if hold is not None:
+            timeline.goaway_hold = hold
         # netstream's streams report arrivals to the timeline themselves (on_receive).
         self._stamped = isinstance(inner, netstream.SocketStream | netstream.TLSStream)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         data = await self._inner.read(max_bytes, timeout)
+        hold = self._hold
+        while hold is not None:  # HTTP/2: a graceful GOAWAY waits (probe/h2frames.py)
+            if not data:
+                data = hold.end()
+                break
+            data = hold.feed(data)
+            if data:
+                break
+            data = await self._inner.read(max_bytes, timeout)
         tl = self._timeline
         if not self._stamped and tl.request_sent is not None and tl.first_byte is None and data:
             tl.first_byte = time.perf_counter()  # anyio fallback: the resume time
@@ -217,12 +233,11 @@ class TimedStream(httpcore.AsyncNetworkStream):
         inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         tl.tls_end = tl.arrived(time.perf_counter())
         tl.ssl_object = inner.get_extra_info("ssl_object")
-        if self._alpn == ("h2",):
-            selected = tl.ssl_object.selected_alpn_protocol() if tl.ssl_object else None
-            if selected != "h2":
-                await inner.aclose()
-                raise H2NotNegotiated(selected)
-        return TimedStream(inner, tl, self._alpn)
+        selected = tl.ssl_object.selected_alpn_protocol() if tl.ssl_object else None
+        if self._alpn == ("h2",) and selected != "h2":
+            await inner.aclose()
+            raise H2NotNegotiated(selected)
+        return TimedStream(inner, tl, self._alpn, GoawayHold() if selected == "h2" else None)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -232,11 +247,17 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     """Dials ``address`` whatever host httpcore asks for, and times the connect."""
 
     def __init__(
-        self, address: str, timeline: Timeline, alpn: tuple[str, ...] = ("http/1.1",)
+        self,
+        address: str,
+        timeline: Timeline,
+        alpn: tuple[str, ...] = ("http/1.1",),
+        *,
+        h2c: bool = False,
     ) -> None:
         self.address = address
         self.timeline = timeline
         self.alpn = alpn
+        self.h2c = h2c  # HTTP/2 with prior knowledge over cleartext: frames from byte 0
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -269,7 +290,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         client = stream.get_extra_info("client_addr")
         if client:
             tl.local_address = f"{client[0]}:{client[1]}"
-        return TimedStream(stream, tl, self.alpn)
+        return TimedStream(stream, tl, self.alpn, GoawayHold() if self.h2c else None)
 
     async def connect_unix_socket(
         self,
@@ -356,7 +377,8 @@ class ProbeTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         route: Route = request.extensions["gatewatch.route"]
-        backend = PinnedBackend(route.address, route.timeline, route.alpn)
+        h2c = request.url.scheme == "http" and route.http_version == "2" and not route.proxy_url
+        backend = PinnedBackend(route.address, route.timeline, route.alpn, h2c=h2c)
         # http1=False with http2=True is prior knowledge: over TLS our stream has already
         # refused a handshake without h2; over cleartext it is h2c (curl's
         # --http2-prior-knowledge).
