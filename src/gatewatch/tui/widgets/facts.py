@@ -73,6 +73,7 @@ KNOWN: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("h2_last_stream_id", "GOAWAY last stream"),
         ("h2_debug_data", "GOAWAY debug data"),
         ("h2_settings_received", "server SETTINGS"),
+        ("h2_goaway_before_response", "GOAWAY before response"),
         ("raw_head", "first bytes"),
     ),
 }
