@@ -178,11 +178,16 @@ async def fidelity(
             )
             ours: dict[str, list[float]] = {"tcp": [], "tls": [], "wait": []}
             theirs: dict[str, list[float]] = {"tcp": [], "tls": [], "wait": []}
-            for _ in range(repeats):
+            for repeat in range(repeats):
+                # Alternate who goes first, so neither tool always meets the server (and
+                # its upstream keep-alive pool) right after the other.
+                if repeat % 2:
+                    result = await prober.probe(endpoint)
                 curl = await asyncio.to_thread(
                     curl_times, url, "app.lab.test", port, ca, proxy, h2_port is not None
                 )
-                result = await prober.probe(endpoint)
+                if not repeat % 2:
+                    result = await prober.probe(endpoint)
                 assert result.ok, (label, result.hops)
                 assert result.http_version == ("2" if h2_port else "1.1"), result.http_version
                 for k, v in gw_times(result).items():
