@@ -40,6 +40,7 @@ import httpx
 
 from gatewatch.model import HopName
 from gatewatch.probe.tls import verify_failure
+from gatewatch.probe.transport import H2NotNegotiated
 
 UNREACHABLE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
@@ -133,7 +134,7 @@ def _h2_failure(exc: BaseException, phase: str, settings_seen: bool) -> Failure 
             return Failure(
                 "upstream",
                 "h2_preface_failed",
-                f"the server does not speak HTTP/2 after the TLS handshake (no SETTINGS): "
+                f"the server does not speak HTTP/2 (no SETTINGS frame came back): "
                 f"{text[:160]}",
                 facts=(("h2_settings_received", False),),
             )
@@ -168,7 +169,7 @@ def _not_offered(exc: BaseException, require_h2: bool) -> Failure | None:
     handshake chose another protocol (the transport's H2NotNegotiated) or the server
     refused it with alert 120, no_application_protocol (nginx without ``http2`` does)."""
     for e in chain(exc):
-        if type(e).__name__ == "H2NotNegotiated":
+        if isinstance(e, H2NotNegotiated):
             return Failure("tls", "h2_not_offered", str(e))
         text = f"{getattr(e, 'reason', '')} {e}".lower().replace("_", " ")
         if require_h2 and isinstance(e, ssl.SSLError) and "no application protocol" in text:

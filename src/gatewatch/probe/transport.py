@@ -34,6 +34,7 @@ import httpx
 
 from gatewatch.probe import netstream
 from gatewatch.probe.h2frames import GoawayHold
+from gatewatch.probe.tls import ALPN
 
 #: The phase a probe is in; on failure or deadline it names the hop to blame.
 PHASES = ("dns", "tcp", "proxy", "tls", "send", "wait", "body", "done")
@@ -367,8 +368,6 @@ class Route:
 
     @property
     def alpn(self) -> tuple[str, ...]:
-        from gatewatch.probe.tls import ALPN
-
         return ALPN[self.http_version]
 
 
