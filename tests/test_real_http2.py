@@ -385,6 +385,7 @@ def test_fails_over_http2_only_found_by_one_follow_up_probe(
     assert sum("proto=HTTP/2.0" in line for line in lines) >= 3, lines  # probe + 2 retries
     retry = next(s for s in doc["steps"] if s["id"] == "retry")
     assert any("over HTTP/1.1: answered 200" in e for e in retry["evidence"])
+    assert retry["summary"].endswith("; fails over HTTP/2 only"), retry["summary"]
     assert (tmp_path / "report.md").read_text().count("fails over HTTP/2 only") >= 1
 
 

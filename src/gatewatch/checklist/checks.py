@@ -83,11 +83,13 @@ async def check_retry(ctx: CheckContext) -> Finding:
     probes = [ProbeRow.of(r, f"retry {i}/{total}") for i, r in enumerate(results, 1)]
     # One probe over the other HTTP version (made once; `diagnose` made it already).
     other = (await ctx.with_other_version()).other_version
+    one_version = ""
     if other is not None:
         evidence.append(outcome_line(other))
         verdict = ctx.result.verdict if ctx.result is not None else None
         if verdict is not None and verdict.kind in ("h2_only", "h1_only"):
             evidence.append(verdict.summary)
+            one_version = f"; {verdict.summary.split(':', 1)[0]}"
         facts["other_version"] = {
             "http_version": other.http_version,
             "ok": other.ok,
@@ -104,7 +106,7 @@ async def check_retry(ctx: CheckContext) -> Finding:
         facts["pattern"] = "persistent"
         return Finding(
             "fail",
-            f"persistent: {total} of {total} probes failed ({listed})",
+            f"persistent: {total} of {total} probes failed ({listed}){one_version}",
             evidence,
             facts,
             probes,
@@ -112,7 +114,7 @@ async def check_retry(ctx: CheckContext) -> Finding:
     facts["pattern"] = "transient"
     return Finding(
         "warn",
-        f"transient: {len(failed)} of {total} probes failed ({listed})",
+        f"transient: {len(failed)} of {total} probes failed ({listed}){one_version}",
         evidence,
         facts,
         probes,
