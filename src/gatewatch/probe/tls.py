@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import ssl
+import sys
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,14 +44,28 @@ ALPN: dict[str, tuple[str, ...]] = {
 }
 
 
-class ContextCache:
-    """One SSLContext per (verify, ca_bundle, ALPN offer), shared by every probe.
+class FixedAlpnContext(ssl.SSLContext):
+    """A client context whose ALPN offer is set once, when it is made.
 
-    ALPN is a property of the context, and httpcore writes its own list on it before
-    each handshake; the transport writes ours back just before ``wrap_bio`` (no await in
-    between). A context per ALPN offer makes that write the same value every time, so
-    sharing a context between probes, loops and threads stays safe.
+    httpcore writes its own offer on the context before every handshake (http/1.1 first,
+    and both protocols even when only HTTP/2 may be spoken). Ignoring those writes keeps
+    our offer (h2 first, as browsers send it; only h2 for ``http_version = "2"``), and
+    makes a context shared by many probes, loops or threads safe: nobody changes it.
     """
+
+    _alpn_fixed = False
+
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        if not self._alpn_fixed:
+            super().set_alpn_protocols(alpn_protocols)
+
+    def fix_alpn(self, alpn_protocols: Iterable[str]) -> None:
+        super().set_alpn_protocols(list(alpn_protocols))
+        self._alpn_fixed = True
+
+
+class ContextCache:
+    """One SSLContext per (verify, ca_bundle, ALPN offer), shared by every probe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -73,15 +90,18 @@ class ContextCache:
 def make_context(
     *, verify: bool = True, ca_bundle: str | None = None, alpn: tuple[str, ...] = ALPN["1.1"]
 ) -> ssl.SSLContext:
-    """A client context: the system trust store (or ``ca_bundle``), or no verification."""
+    """A client context: the system trust store (or ``ca_bundle``), or no verification.
+
+    Built as ``ssl.create_default_context`` builds one, as a :class:`FixedAlpnContext`.
+    """
+    ctx = FixedAlpnContext(ssl.PROTOCOL_TLS_CLIENT)
     if not verify:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     elif ca_bundle:
-        ctx = ssl.create_default_context(cafile=ca_bundle)
+        ctx.load_verify_locations(cafile=ca_bundle)
     else:
-        ctx = ssl.create_default_context()
+        ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
         if not ctx.get_ca_certs():  # a bare system: fall back to certifi's bundle
             try:
                 import certifi
@@ -89,7 +109,10 @@ def make_context(
                 ctx.load_verify_locations(certifi.where())
             except (ImportError, OSError):  # pragma: no cover - depends on the host
                 pass
-    ctx.set_alpn_protocols(list(alpn))
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment:
+        ctx.keylog_filename = keylog
+    ctx.fix_alpn(alpn)
     return ctx
 
 

@@ -16,8 +16,9 @@ handshake (ALPN included) ends; upstream runs from the write of the request's HE
 frame to the kernel arrival of the segment that completed the response's HEADERS frame
 (the first read after the request is often the server's SETTINGS, so "first byte" would
 lie over h2), then the transfer. The ALPN offer is ours, not httpcore's: ``auto`` offers
-h2 first as browsers do, ``2`` offers only h2 and refuses a handshake that did not
-choose it (:class:`H2NotNegotiated`), so a forced version never falls back silently.
+h2 first as browsers do, ``2`` offers only h2 (tls.FixedAlpnContext) and the stream
+refuses a handshake that did not choose it (:class:`H2NotNegotiated`), so a forced
+version never falls back silently.
 """
 
 from __future__ import annotations
@@ -228,9 +229,8 @@ class TimedStream(httpcore.AsyncNetworkStream):
     ) -> httpcore.AsyncNetworkStream:
         tl = self._timeline
         tl.tls_start, tl.phase = time.perf_counter(), "tls"
-        # httpcore just wrote its own offer (http/1.1 first); ours goes back before the
-        # synchronous wrap_bio in the inner start_tls. The context is ours per offer.
-        ssl_context.set_alpn_protocols(list(self._alpn))
+        # The context's ALPN offer is fixed when made (tls.FixedAlpnContext): httpcore's
+        # own write just before this call (http/1.1 first) did not change it.
         inner = await self._inner.start_tls(ssl_context, server_hostname, timeout)
         tl.tls_end = tl.arrived(time.perf_counter())
         tl.ssl_object = inner.get_extra_info("ssl_object")
