@@ -22,6 +22,7 @@ from gatewatch.checklist.redact import Redactor
 from gatewatch.checklist.results import CheckResult, ProbeRow, Progress
 from gatewatch.checklist.steps import Step
 from gatewatch.diagnose.followup import DETAIL_KEY, plan_followup
+from gatewatch.diagnose.versions import outcome_line
 from gatewatch.model import (
     HOP_NAMES,
     Endpoint,
@@ -111,6 +112,8 @@ def _head(
         rows.append(("Verdict", f"{head} ({extra})"))
     if result is not None:
         status = result.status_code if result.status_code is not None else "no response"
+        if result.http_version:
+            status = f"HTTP/{result.http_version} {status}"
         address = f" from {result.address}" if result.address else ""
         rows.append(
             (
@@ -119,6 +122,9 @@ def _head(
                 f"{format_time(result.started_at)}",
             )
         )
+    other = result.other_version if result is not None else None
+    if other is not None:
+        rows.append(("Other HTTP version", outcome_line(other)))
     if endpoint.origin:
         rows.append(("Origin", redactor.url(endpoint.origin)))
     if endpoint.proxy:
