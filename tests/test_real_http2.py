@@ -491,9 +491,12 @@ def test_http2_to_an_http11_only_server_is_a_broken_preface(nginx: Gateway, cert
     nginx.wait_for_log(r"proto=- status=400", name="origin.log")
 
 
-def test_http2_through_a_connect_tunnel(nginx: Gateway, certs: Certs, lab: Lab) -> None:
+@pytest.mark.parametrize("flags", [(), ("--http2",)])
+def test_http2_through_a_connect_tunnel(
+    nginx: Gateway, certs: Certs, lab: Lab, flags: tuple[str, ...]
+) -> None:
     proxy = f"http://127.0.0.1:{lab.proxy_ports['open']}"
-    code, doc = probe(https(nginx), certs, "--proxy", proxy)
+    code, doc = probe(https(nginx), certs, "--proxy", proxy, *flags)
     assert code == 0, explain(doc, nginx)
     assert doc["http_version"] == "2"
     assert hop(doc, "tls")["detail"]["alpn"] == "h2"  # our ALPN offer, inside the tunnel
