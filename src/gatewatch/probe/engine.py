@@ -31,8 +31,9 @@ from gatewatch.probe.hops import (
     http_hops,
 )
 from gatewatch.probe.plan import Plan, ProbeSetupError, environment_proxy, make_plan
+from gatewatch.probe.timeline import Timeline
 from gatewatch.probe.tls import ALPN, ContextCache, fetch_unverified_leaf, session_facts
-from gatewatch.probe.transport import ProbeTransport, Route, Timeline
+from gatewatch.probe.transport import ProbeTransport, Route
 from gatewatch.secrets import redact_url
 
 __all__ = ["EXPIRING_DAYS", "ProbeSetupError", "Prober", "environment_proxy", "probe"]

@@ -16,7 +16,7 @@ from gatewatch.model import AddressResult, Endpoint, Hop, HopName, Response
 from gatewatch.probe.dns import Resolution
 from gatewatch.probe.errors import Failure
 from gatewatch.probe.plan import Plan
-from gatewatch.probe.transport import Timeline
+from gatewatch.probe.timeline import Timeline
 
 
 @dataclass
