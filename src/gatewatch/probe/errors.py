@@ -134,8 +134,7 @@ def _h2_failure(exc: BaseException, phase: str, settings_seen: bool) -> Failure 
             return Failure(
                 "upstream",
                 "h2_preface_failed",
-                f"the server does not speak HTTP/2 (no SETTINGS frame came back): "
-                f"{text[:160]}",
+                f"the server does not speak HTTP/2 (no SETTINGS frame came back): {text[:160]}",
                 facts=(("h2_settings_received", False),),
             )
         return Failure("upstream", "h2_protocol_error", f"HTTP/2 protocol error: {text[:160]}")
