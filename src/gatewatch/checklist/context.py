@@ -81,6 +81,7 @@ class CheckContext:
         self.earlier: dict[str, CheckResult] = dict(earlier or {})
         self._every_address: ProbeResult | None = None
         self._followed_up = False
+        self._history: tuple[ProbeResult, ...] | None = None
         self._lock = asyncio.Lock()
         self._redactor: Redactor | None = None
 
@@ -113,6 +114,8 @@ class CheckContext:
         if endpoint is None and healthy_identity(history) is None:
             # No healthy answer with headers in the past: ask a sibling path once (issue 17).
             history = (*history, *await sibling_history(self.prober.probe, self.endpoint, result))
+        if endpoint is None:
+            self._history = tuple(history)  # the follow-up's verdict reads the same past
         return annotate(result, history=history, expiring_days=self.expiring_days)
 
     async def current(self) -> ProbeResult:
@@ -137,9 +140,10 @@ class CheckContext:
             other = await self.prober.probe(
                 self.endpoint.replace(http_version=version, origin=None, all_addresses=False)
             )
+            history = self.past.results if self._history is None else self._history
             self.result = annotate(
                 current.replace(other_version=other),
-                history=self.past.results,
+                history=history,
                 expiring_days=self.expiring_days,
             )
             return self.result
