@@ -88,6 +88,8 @@ def test_504_at_a_whole_second_is_a_gateway_timer() -> None:
     assert (verdict.generator, verdict.kind) == ("edgeproxy", "upstream_timeout"), verdict
     assert any("2 s" in line for line in verdict.evidence)
     assert round_seconds(2004.0) == 2 and round_seconds(2400.0) is None
+    assert round_seconds(999.953) == 1  # Varnish's 1 s first_byte_timeout, as measured here
+    assert round_seconds(1980.0) is None  # 20 ms early is not a timer
     assert round_seconds(35.0) is None
 
 
