@@ -43,10 +43,11 @@ from labproc import start_lab, stop_lab
 from textual import events
 
 from gatewatch import watchlist as wl
+from gatewatch.cli.board import tune_process
 from gatewatch.monitor import Monitor, ProbeCompleted
 from gatewatch.monitor.stats import percentile
 from gatewatch.probe import Prober
-from gatewatch.tui.app import GatewatchApp, tune_process
+from gatewatch.tui.app import GatewatchApp
 
 GOALS = {"first_frame_s": 1.0, "key_p95_ms": 50.0, "timing_error_delta_p95_ms": 1.0}
 SIZE = (160, 50)

@@ -29,11 +29,11 @@ from gatewatch.checklist import (
     osc52,
     report_path,
 )
-from gatewatch.checklist.command import add_diagnose_parser, run_diagnose_command
 from gatewatch.checklist.curl import curl_command
 from gatewatch.checklist.progress import progress_key
 from gatewatch.checklist.redact import MASK
 from gatewatch.checklist.report import cell, fenced
+from gatewatch.cli.diagnose import add_diagnose_parser, run_diagnose_command
 from gatewatch.lab import Lab
 from gatewatch.model import Endpoint
 from gatewatch.monitor import History, State, TransitionEvent
@@ -394,7 +394,7 @@ def test_past_from_the_monitor_history() -> None:
 def test_checklist_does_not_import_textual() -> None:
     modules = ", ".join(
         f"gatewatch.checklist.{m}"
-        for m in ("runner", "checks", "report", "progress", "command", "export", "past")
+        for m in ("runner", "checks", "report", "progress", "queue", "export", "past")
     )
     code = f"import sys, {modules}; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -404,7 +404,7 @@ def test_checklist_does_not_import_textual() -> None:
 def test_building_the_parser_imports_nothing_heavy() -> None:
     """Every ``gatewatch`` run builds the diagnose parser: it must not load the probe."""
     code = (
-        "import sys, argparse; from gatewatch.checklist.command import add_diagnose_parser; "
+        "import sys, argparse; from gatewatch.cli.diagnose import add_diagnose_parser; "
         "add_diagnose_parser(argparse.ArgumentParser().add_subparsers()); "
         "print(sorted(m for m in ('httpx', 'dns', 'gatewatch.monitor') if m in sys.modules))"
     )

@@ -6,31 +6,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static, TextArea
 
+from gatewatch import tui
+from gatewatch import watchlist as wl
+from gatewatch.board import BoardState
 from gatewatch.checklist import CheckResult, Outcome, Past, Progress, ProgressStore, Redactor
 from gatewatch.lab import Lab
 from gatewatch.model import Endpoint, ProbeResult
+from gatewatch.monitor import ProbeCompleted, State
 from gatewatch.probe import Prober
+from gatewatch.tui.messages import BoardChanged
 from gatewatch.tui.screens.checklist import ChecklistScreen
 from gatewatch.tui.theming import STATUS_DEFAULTS
 from snapshot_support import SnapCompare
 from test_checklist_support import FAST, FIXED, ep
-from test_tui_samples import gateway_502
+from test_tui_samples import FakeEngine, gateway_502
 
 SIZE = (120, 36)
 
 
 class Host(App[None]):
-    """A bare app holding the screen, with the board's status colours."""
+    """A bare app holding the screen, with the board's styles and status colours."""
 
-    #: The board's live table, which the screen looks up on its app (``on_live``).
-    live: SimpleNamespace | None = None
+    CSS_PATH = str(Path(tui.__file__).parent / "gatewatch.tcss")
 
     def __init__(self, screen: ChecklistScreen) -> None:
         super().__init__()
@@ -50,6 +53,7 @@ def screen_for(
     *,
     result: ProbeResult | None = None,
     prober_factory: Callable[[], Prober] = lambda: Prober(environ={}),
+    board: BoardState | None = None,
 ) -> ChecklistScreen:
     return ChecklistScreen(
         endpoint,
@@ -61,6 +65,7 @@ def screen_for(
         settings=replace(FAST, retries=2),
         environ={},
         clock=lambda: FIXED,
+        board=board,
     )
 
 
@@ -161,13 +166,13 @@ async def test_a_check_that_cannot_start_does_not_end_the_app(tmp_path: Path) ->
 
 async def test_live_results_reach_the_open_checklist(tmp_path: Path) -> None:
     endpoint = Endpoint(name="checkout", url="https://checkout.example/health")
-    screen = screen_for(endpoint, ProgressStore(tmp_path), tmp_path)
-    app = Host(screen)
-    async with app.run_test(size=SIZE) as pilot:
+    board = BoardState(wl.Watchlist.empty(None).with_endpoint(endpoint), FakeEngine([endpoint]))
+    screen = screen_for(endpoint, ProgressStore(tmp_path), tmp_path, board=board)
+    async with Host(screen).run_test(size=SIZE) as pilot:
         await pilot.app.workers.wait_for_complete()
         fresh = gateway_502("checkout", endpoint.url)
-        app.live = SimpleNamespace(rows={"checkout": SimpleNamespace(result=fresh)})
-        screen.on_live(SimpleNamespace(names={"checkout"}))
+        changes = board.apply([ProbeCompleted("checkout", fresh, State.DOWN)])
+        screen.post_message(BoardChanged(changes))
         await pilot.pause()
         assert screen.result is fresh
         assert "upstream_refused" in str(screen.query_one("#checklist-head", Static).render())

@@ -28,9 +28,9 @@ import pytest
 import trustme
 
 import diagnose_factory as f
-from gatewatch.checklist.command import add_probe_options, endpoint_from_args
 from gatewatch.checklist.context import follow_up_version
 from gatewatch.cli import build_parser
+from gatewatch.cli.diagnose import add_probe_options, endpoint_from_args
 from gatewatch.diagnose import annotate
 from gatewatch.model import Endpoint, ProbeResult, result_to_json
 from gatewatch.probe import Prober

@@ -15,10 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from gatewatch.cli.watch import format_message, run_watch
 from gatewatch.model import Endpoint
 from gatewatch.monitor import LocalProblem, Monitor, State, StateChanged
 from gatewatch.monitor.state import TransitionEvent
-from gatewatch.monitor.watch_command import format_message, run_watch
 from test_monitor_support import T0, FakeProbe, endpoint, identity
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -82,7 +82,7 @@ def test_sigterm_stops_cleanly_with_the_real_engine(tmp_path: Path) -> None:
         script = (
             "import sys\n"
             "from gatewatch.model import Endpoint\n"
-            "from gatewatch.monitor.watch_command import run_watch\n"
+            "from gatewatch.cli.watch import run_watch\n"
             f"eps = [Endpoint(name='api', url='http://127.0.0.1:{port}/', interval=0.1,"
             " timeout=1)]\n"
             "sys.exit(run_watch(eps, None, json_lines=True,"

@@ -28,6 +28,7 @@ from typing import ClassVar
 import pytest
 
 from gatewatch import watchlist as wl
+from gatewatch.board import Row
 from gatewatch.cli import main
 from gatewatch.lab import Lab
 
@@ -264,7 +265,7 @@ async def test_the_board_shows_no_secret(tmp_path: Path) -> None:
         start_engine=False,
     )
     async with app.run_test(size=(160, 50)) as pilot:
-        app.live.put_endpoint(endpoint)
+        app.state._rows[endpoint.name] = Row(endpoint=endpoint)
         engine.publish([ProbeCompleted("shop", result, State.DOWN)])
         app.drain()
         deadline = time.monotonic() + 10

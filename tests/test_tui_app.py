@@ -136,7 +136,7 @@ async def test_pause_resume_probe_now(board: Board) -> None:
     board.app.drain()
     await board.pilot.pause()
     assert ("pause", "shop") in board.engine.calls
-    assert board.app.live.rows["shop"].state == State.PAUSED
+    assert board.app.state.rows["shop"].state == State.PAUSED
     await board.select("shop")
     await board.pilot.press("p")
     assert ("resume", "shop") in board.engine.calls
@@ -199,7 +199,7 @@ async def test_add_validates_as_you_type_and_adds(board: Board) -> None:
     await board.pilot.press("ctrl+s")
     assert isinstance(board.app.screen, BoardScreen)
     assert "shop2" in board.order
-    added = board.app.session.watchlist.find("shop2")
+    added = board.app.state.watchlist.find("shop2")
     assert added is not None and added.tags == ("prod", "new")
     assert ("add", added) in board.engine.calls
     assert "unsaved" in str(board.screen.query_one("#status-line", Static).render())
@@ -215,16 +215,16 @@ async def test_edit_changes_the_endpoint(board: Board) -> None:
     interval.value = "5s"
     await board.pilot.pause()
     await board.pilot.press("ctrl+s")
-    edited = board.app.session.watchlist.find("shop")
+    edited = board.app.state.watchlist.find("shop")
     assert edited is not None and edited.interval == 5.0
     assert ("update", edited) in board.engine.calls
-    assert board.app.session.dirty
+    assert board.app.state.dirty
 
 
 async def test_cancel_form_changes_nothing(board: Board) -> None:
     await board.pilot.press("a", "escape")
     assert isinstance(board.app.screen, BoardScreen)
-    assert not board.app.session.dirty
+    assert not board.app.state.dirty
 
 
 async def test_delete_asks_first(board: Board) -> None:
@@ -243,7 +243,7 @@ async def test_save_writes_the_file_atomically_with_a_backup(board: Board) -> No
     await board.pilot.press("ctrl+d", "y", "ctrl+s")
     await board.app.workers.wait_for_complete()
     await board.pilot.pause()
-    assert not board.app.session.dirty
+    assert not board.app.state.dirty
     saved = wl.load(board.path)
     assert "legacy" not in saved.names and len(saved.names) == 7
     assert "legacy" in (board.path.parent / "watchlist.toml.bak").read_text()
@@ -310,7 +310,7 @@ async def test_replay_shows_the_past_and_esc_returns_to_live(board: Board) -> No
     assert screen.check_action("edit", ()) is None  # editing is off in replay
     await board.pilot.press("escape")
     assert screen.replay_at is None and not screen.query_one("#banner-replay", Banner).shown
-    assert board.app.live.rows["checkout"].state == State.DOWN
+    assert board.app.state.rows["checkout"].state == State.DOWN
 
 
 # --------------------------------------------------------------------------- themes
@@ -320,7 +320,7 @@ async def test_theme_switch_from_the_palette_is_remembered(tmp_path: Path) -> No
     app, _, _ = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         assert app.theme == "gatewatch-dark"
-        dark = app.palette.styles["down"].color
+        dark = app.board.palette.styles["down"].color
         await pilot.press("ctrl+p")
         await pilot.press(*"gatewatch-light")
         await pilot.pause(0.3)
@@ -329,7 +329,7 @@ async def test_theme_switch_from_the_palette_is_remembered(tmp_path: Path) -> No
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.theme == "gatewatch-light"
-        assert app.palette.styles["down"].color != dark
+        assert app.board.palette.styles["down"].color != dark
     assert 'theme = "gatewatch-light"' in (tmp_path / "config" / "tui.toml").read_text()
     again, _, _ = make_app(tmp_path)
     assert again.theme == "gatewatch-light"
@@ -363,12 +363,12 @@ async def test_checklist_opens_from_the_board_and_the_detail(
     from gatewatch.checklist import ProgressStore
     from gatewatch.tui.screens.checklist import ChecklistScreen
 
-    monkeypatch.setattr(ProgressStore, "_shared", ProgressStore(tmp_path / "progress"))
+    board.app.checklists = ProgressStore(tmp_path / "progress")
     await board.select("checkout")
     await board.pilot.press("c")
     screen = board.app.screen
     assert isinstance(screen, ChecklistScreen) and screen.endpoint.name == "checkout"
-    assert screen.result is board.app.live.rows["checkout"].result
+    assert screen.result is board.app.state.rows["checkout"].result
     await board.app.workers.wait_for_complete()
     await board.pilot.press("escape")
     assert isinstance(board.app.screen, BoardScreen)

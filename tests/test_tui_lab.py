@@ -13,10 +13,11 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from gatewatch.cli.board import demo_app
 from gatewatch.lab import Lab
 from gatewatch.model import Endpoint
 from gatewatch.monitor import Monitor, State
-from gatewatch.tui.app import GatewatchApp, demo_app
+from gatewatch.tui.app import GatewatchApp
 from test_tui_samples import watchlist_for
 
 SIZE = (120, 36)
@@ -49,7 +50,7 @@ async def test_live_results_pause_and_probe_now_on_the_wire(lab: Lab, tmp_path: 
     )
     app = GatewatchApp(watchlist, monitor, config_dir=tmp_path / "config", refresh_interval=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        rows = app.live.rows
+        rows = app.state.rows
         await until(pilot, lambda: rows["ok"].result is not None and rows["nx"].result is not None)
         assert rows["ok"].result is not None and rows["ok"].result.ok
         nx = rows["nx"].result
@@ -79,7 +80,7 @@ async def test_live_results_pause_and_probe_now_on_the_wire(lab: Lab, tmp_path: 
 async def test_demo_shows_every_lesson_within_seconds(lab: Lab, tmp_path: Path) -> None:
     app = demo_app(lab, tmp_path, config_dir=tmp_path / "config", refresh_interval=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        rows = app.live.rows
+        rows = app.state.rows
         await until(pilot, lambda: all(r.result is not None for r in rows.values()), 15)
         results = {name: row.result for name, row in rows.items()}
 

@@ -8,27 +8,28 @@ from pathlib import Path
 import pytest
 
 from gatewatch import watchlist as wl
-from gatewatch.model import Endpoint
-from gatewatch.monitor import History, LocalProblem, ProbeCompleted, State
-from gatewatch.tui import format as fmt
-from gatewatch.tui import theming
-from gatewatch.tui.live import Inbox, LiveRows
-from gatewatch.tui.looks import hop_strip_compact, to_content
-from gatewatch.tui.session import Session, build_endpoint
-from gatewatch.tui.settings import Settings, load_settings, save_settings
-from gatewatch.tui.view import (
+from gatewatch.board import BoardState, Inbox, build_endpoint
+from gatewatch.board.rows import (
     Row,
     parse_query,
     replay_rows,
     visible_rows,
 )
+from gatewatch.model import Endpoint
+from gatewatch.monitor import History, LocalProblem, ProbeCompleted, State
+from gatewatch.tui import format as fmt
+from gatewatch.tui import theming
+from gatewatch.tui.looks import hop_strip_compact, to_content
+from gatewatch.tui.settings import Settings, load_settings, save_settings
 from gatewatch.tui.widgets import waterfall
 from test_tui_samples import NOW, FakeEngine, cases, healthy, messages, watchlist_for
 
 
-def live_rows() -> LiveRows:
+def live_rows(tmp_path: Path | None = None) -> BoardState:
     items = cases()
-    live = LiveRows(c.endpoint for c in items)
+    endpoints = [c.endpoint for c in items]
+    path = (tmp_path or Path("/nonexistent")) / "watchlist.toml"
+    live = BoardState(watchlist_for(endpoints, path), FakeEngine(endpoints))
     live.apply(messages(items))
     return live
 
@@ -100,7 +101,7 @@ def test_live_rows_keep_recent_samples_and_banners() -> None:
 
 def test_results_for_removed_endpoints_are_ignored() -> None:
     live = live_rows()
-    live.remove("shop")
+    live.delete("shop")
     changes = live.apply([ProbeCompleted("shop", healthy("shop", "https://x"), State.UP)])
     assert not changes and "shop" not in live.rows
 
@@ -116,9 +117,11 @@ def test_inbox_is_drained_in_order() -> None:
 def test_edit_and_rename_keep_history() -> None:
     live = live_rows()
     shop = live.rows["shop"].endpoint
-    live.put_endpoint(shop.replace(interval=5.0), old_name="shop")
+    changes = live.edit("shop", shop.replace(interval=5.0))
+    assert changes.endpoints == {"shop"} and not changes.removed
     assert len(live.rows["shop"].samples) == 12
-    live.put_endpoint(shop.replace(name="shop2"), old_name="shop")
+    changes = live.edit("shop", shop.replace(name="shop2"))
+    assert changes.removed == {"shop"} and changes.focus == "shop2"
     assert "shop" not in live.rows and len(live.rows["shop2"].samples) == 12
     assert live.rows["shop2"].endpoint.name == "shop2"
 
@@ -257,7 +260,7 @@ def test_session_edits_follow_the_watchlist_and_the_engine(tmp_path: Path) -> No
     items = cases()
     watchlist = watchlist_for([c.endpoint for c in items], tmp_path / "watchlist.toml")
     engine = FakeEngine([c.endpoint for c in items])
-    session = Session(watchlist, engine)
+    session = BoardState(watchlist, engine)
     assert not session.dirty
     session.add(Endpoint(name="new", url="https://new.example/health"))
     shop, api = watchlist.find("shop"), watchlist.find("api")

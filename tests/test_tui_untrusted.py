@@ -22,6 +22,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from gatewatch import watchlist as wl
+from gatewatch.board import Row
 from gatewatch.model import Endpoint, Hop, Verdict
 from gatewatch.monitor import ProbeCompleted, State, StateChanged, TransitionEvent
 from gatewatch.tui.app import GatewatchApp
@@ -118,7 +119,7 @@ async def test_hostile_text_is_shown_literally(where: str, tmp_path: Path) -> No
     async with app.run_test(size=(160, 60), notifications=True) as pilot:
         # Names with control characters cannot enter a watchlist, but can come back from
         # the history (a replayed endpoint deleted since), so the rows take them directly.
-        app.live.put_endpoint(endpoint)
+        app.state._rows[endpoint.name] = Row(endpoint=endpoint)
         event = TransitionEvent(clock(), endpoint.name, State.UP, State.DOWN, None, HOSTILE)
         engine.publish([StateChanged(event), completed])
         app.drain()
@@ -193,7 +194,7 @@ async def test_bidi_and_c1_are_spelled_out_everywhere(tmp_path: Path) -> None:
         start_engine=False,
     )
     async with app.run_test(size=(160, 60)) as pilot:
-        app.live.put_endpoint(endpoint)
+        app.state._rows[endpoint.name] = Row(endpoint=endpoint)
         engine.publish([ProbeCompleted("victim", result, State.DOWN)])
         app.drain()
         board = await settled(pilot, lambda text: INVISIBLE_SHOWN in text)

@@ -9,7 +9,7 @@ incident report. No Textual: the board's screen and ``gatewatch diagnose`` both 
 - ``redact``    secrets out of everything written; ``export`` files and OSC 52;
 - ``progress``  marks, notes and last results per endpoint, kept across restarts;
 - ``past``      the endpoint's history, injected (or read from the monitor's);
-- ``command``   ``gatewatch diagnose``.
+- the command ``gatewatch diagnose`` lives in :mod:`gatewatch.cli.diagnose`.
 
 Headless::
 
@@ -20,7 +20,7 @@ Headless::
                          generated_at=diagnosis.generated_at)
 
 The names below load on first use (PEP 562): ``gatewatch --help`` builds the ``diagnose``
-parser from :mod:`gatewatch.checklist.command` and must not import the probe to do so.
+parser from :mod:`gatewatch.cli.diagnose` and must not import the probe to do so.
 """
 
 from __future__ import annotations

@@ -41,23 +41,14 @@ class ProgressStore:
     Why the memory: a check can finish after the engineer left the screen and came back to
     a new one; both must change the *same* progress, or the later save would drop the other's
     marks. So every change goes through :meth:`update` (under a lock), and :meth:`save` writes
-    what is current. Thread-safe; share one store per process (:meth:`shared`).
+    what is current. Thread-safe; the board's app owns one and hands it to every checklist.
     """
-
-    _shared: ProgressStore | None = None
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or state_dir() / "checklists"
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._current: dict[str, Progress] = {}
-
-    @classmethod
-    def shared(cls) -> ProgressStore:
-        """The process-wide store in the state dir."""
-        if cls._shared is None:
-            cls._shared = cls()
-        return cls._shared
 
     def path(self, endpoint: Endpoint) -> Path:
         return self.folder / f"{progress_key(endpoint)}.json"

@@ -1,5 +1,5 @@
 """The Textual board. Renders what the engine and the watchlist say; decides nothing.
 
 The only package that imports Textual (tests/test_import_hygiene.py keeps the rest pure).
-Entry points: :func:`gatewatch.tui.app.run_board` and :func:`gatewatch.tui.app.run_demo`.
+The CLI builds the app: :mod:`gatewatch.cli.board`.
 """

@@ -1,43 +1,52 @@
 """The Textual app: wiring only — screens, bindings, themes, and the engine's mailbox.
 
-Threads (DESIGN.md, "Threads and time"): the engine probes in its own thread and loop and
-calls our listener there; the listener only appends to an :class:`Inbox`. A timer on the
-event loop drains it every ``refresh_interval`` seconds and hands the batch to the
-screens, so a flood of results costs one redraw per tick and never blocks a key press.
-Starting and stopping the engine and reading the history run in thread workers.
+Threads (DESIGN.md, "Threads and time"): the engine probes in its own thread (or process)
+and calls our listener there; the listener appends to an :class:`~gatewatch.board.Inbox`
+and posts an :class:`EngineNews` message, which is thread-safe and coalesced. At most every
+``refresh_interval`` seconds the app folds the inbox into the
+:class:`~gatewatch.board.BoardState` and posts :class:`BoardChanged` to the screens, so a
+flood of results costs one redraw per tick and never blocks a key press. Starting and
+stopping the engine and reading the history run in thread workers.
 
-Entry points for the CLI: :func:`run_board` and :func:`run_demo`.
+Screens are handed the state when they are built and never import this module; they ask
+for other screens with messages (:class:`OpenDetail`, :class:`OpenChecklist`). The CLI
+(:mod:`gatewatch.cli.board`) builds the app; nothing here knows the lab.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 
 from gatewatch import watchlist as wl
-from gatewatch.monitor import History
+from gatewatch.board import BoardState, Changes, Engine, Inbox
+from gatewatch.checklist import ProgressStore
+from gatewatch.monitor import Message
 from gatewatch.text import visible
 from gatewatch.tui import keys, theming
 from gatewatch.tui.commands import BoardCommands
-from gatewatch.tui.live import Inbox, LiveRows
-from gatewatch.tui.looks import Palette
+from gatewatch.tui.messages import (
+    BoardChanged,
+    Commanded,
+    EngineNews,
+    OpenChecklist,
+    OpenDetail,
+)
 from gatewatch.tui.screens.board import BoardScreen
 from gatewatch.tui.screens.confirm import ChoiceScreen
 from gatewatch.tui.screens.detail import DetailScreen
 from gatewatch.tui.screens.help import HelpScreen
-from gatewatch.tui.session import Engine, Session
 from gatewatch.tui.settings import Settings, default_config_dir, load_settings, save_settings
-
-if TYPE_CHECKING:
-    from gatewatch.lab import Lab
 
 UPTIME_WINDOW = 86400.0
 
@@ -61,25 +70,26 @@ class GatewatchApp(App[int]):
         refresh_interval: float = 0.25,
         uptime_interval: float = 15.0,
         tick_interval: float = 5.0,
-        tune_process: bool = False,
+        checklists: ProgressStore | None = None,
+        on_engine_started: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
-        self.clock = clock or (lambda: datetime.now(UTC))
         self.engine = engine
-        self.session = Session(watchlist, engine)
-        self.live = LiveRows(watchlist.endpoints)
+        self.state = BoardState(watchlist, engine, clock=clock)
         self.inbox = Inbox()
+        #: The checklists' progress (marks, notes, results), shared by every checklist screen
+        #: this app opens, so a check that finishes after its screen closed is not lost.
+        self.checklists = checklists or ProgressStore()
         self.config_dir = config_dir or default_config_dir()
         self.start_engine = start_engine
         self.refresh_interval = refresh_interval
         self.uptime_interval = uptime_interval
         self.tick_interval = tick_interval
-        #: Tune the process for exact timings once the engine runs (process-wide, so only
-        #: for the real board, never in tests): see :func:`tune_process`.
-        self.tune_process = tune_process
-        self.palette = Palette.from_variables(theming.STATUS_DEFAULTS)
+        #: Called in a worker thread once the engine runs (the CLI tunes the process there).
+        self.on_engine_started = on_engine_started
         self._engine_started = False
         self._unsubscribe: Callable[[], None] | None = None
+        self._drain_timer: Timer | None = None
         self._remembered_theme: str | None = None
         self._problems = self._register_themes()
 
@@ -108,9 +118,8 @@ class GatewatchApp(App[int]):
         return theming.status_defaults(self.current_theme)
 
     def watch_theme(self, name: str) -> None:
-        """Recolour the table, and remember a choice made while running (any way: palette,
-        Textual's theme picker, code)."""
-        self.call_next(self._theme_applied)
+        """Remember a choice made while running (any way: palette, Textual's theme picker,
+        code). Screens recolour themselves on ``theme_changed_signal``."""
         if self.is_running and name != self._remembered_theme:
             self._remembered_theme = name
             self.run_worker(
@@ -122,70 +131,58 @@ class GatewatchApp(App[int]):
         if problem:
             self.call_from_thread(self.notify, visible(problem), severity="warning", markup=False)
 
-    def _theme_applied(self) -> None:
-        self.palette = Palette.from_variables(self.get_css_variables())
-        board = self.screen_stack[0] if self.screen_stack else None
-        if isinstance(board, BoardScreen):
-            board.redraw()
-
-    def use_theme(self, name: str) -> None:
-        """Switch theme (remembered by ``watch_theme``)."""
-        if name not in self.available_themes:
-            self.notify(f"no theme named {visible(name)}", severity="error", markup=False)
-            return
-        self.theme = name
-
     # ------------------------------------------------------------------ screens
 
     def get_default_screen(self) -> Screen[Any]:
-        return BoardScreen()
+        return BoardScreen(self.state, tick_interval=self.tick_interval)
 
     @property
     def board(self) -> BoardScreen:
         return self.screen_stack[0]  # type: ignore[return-value]
 
-    @property
-    def history(self) -> History | None:
-        return getattr(self.engine, "history", None)
-
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def open_endpoint(self, name: str) -> None:
-        row = self.live.rows.get(name)
+    @on(OpenDetail)
+    def open_detail(self, message: OpenDetail) -> None:
+        row = self.state.rows.get(message.name)
+        if message.replay_at is not None:
+            row = self.board.replayed_row(message.name)
         if row is not None:
-            self.push_screen(DetailScreen(row))
+            self.push_screen(DetailScreen(self.state, row, replay_at=message.replay_at))
 
-    def open_checklist(self, name: str) -> None:
+    @on(OpenChecklist)
+    def open_checklist(self, message: OpenChecklist) -> None:
         """The troubleshooting checklist of ``name``, from its latest result."""
         from gatewatch.checklist.past import Past, from_history
         from gatewatch.tui.screens.checklist import ChecklistScreen
 
-        row = self.live.rows.get(name)
+        name = message.name
+        row = self.state.rows.get(name)
         if row is None:
             return
-        endpoint = self.session.watchlist.find(name) or row.endpoint
-        history = self.history
+        endpoint = self.state.find(name) or row.endpoint
+        history = self.state.history
+        now = self.state.now
 
         def past() -> Past:  # called by the checklist in a worker thread (SQLite blocks)
             assert history is not None
-            return from_history(history, name, now=self.clock())
+            return from_history(history, name, now=now())
 
         provider = past if history is not None else None
-        self.push_screen(ChecklistScreen(endpoint, row.result, provider))
+        self.push_screen(
+            ChecklistScreen(endpoint, row.result, provider, store=self.checklists, board=self.state)
+        )
 
     # ------------------------------------------------------------------ engine
 
     def on_mount(self) -> None:
-        self._unsubscribe = self.engine.subscribe(self.inbox.put)
-        self.board.on_live(self.live.load(self.engine.snapshot()))
+        self._unsubscribe = self.engine.subscribe(self._heard)
+        self.broadcast(self.state.load(self.engine.snapshot()))
         if self.start_engine:
             self.run_worker(self._start_engine, thread=True, group="engine")
-        self.set_interval(self.refresh_interval, self.drain, name="drain")
         self.set_interval(self.uptime_interval, self.poll_uptimes, name="uptime")
-        self.set_interval(self.tick_interval, self.tick, name="tick")
-        self.call_after_refresh(self._theme_applied)
         if self._problems:
             self.notify(
                 visible("\n".join(self._problems)),
@@ -194,6 +191,17 @@ class GatewatchApp(App[int]):
                 timeout=15,
                 markup=False,
             )
+
+    def _heard(self, message: Message) -> None:
+        """The engine's listener, on the engine's thread: queue, ring (coalesced)."""
+        self.inbox.put(message)
+        self.post_message(EngineNews())
+
+    @on(EngineNews)
+    def _news(self) -> None:
+        """Drain at most every ``refresh_interval``: one redraw per tick in a flood."""
+        if self._drain_timer is None:
+            self._drain_timer = self.set_timer(self.refresh_interval, self.drain, name="drain")
 
     def _start_engine(self) -> None:
         try:
@@ -210,8 +218,8 @@ class GatewatchApp(App[int]):
             )
             return
         self._engine_started = True
-        if self.tune_process:
-            tune_process()
+        if self.on_engine_started is not None:
+            self.on_engine_started()
         self.call_from_thread(self.poll_uptimes)
 
     async def on_unmount(self) -> None:
@@ -223,49 +231,49 @@ class GatewatchApp(App[int]):
             await asyncio.to_thread(self.engine.stop)
 
     def drain(self) -> None:
-        """Fold whatever the engine said since the last tick into the rows, then redraw."""
+        """Fold whatever the engine said since the last tick into the state, then tell."""
+        if self._drain_timer is not None:
+            self._drain_timer.stop()  # called directly (tests): the pending tick has no work
+            self._drain_timer = None
         messages = self.inbox.drain()
-        if not messages:
-            return
-        changes = self.live.apply(messages)
+        if messages:
+            self.broadcast(self.state.apply(messages))
+
+    def broadcast(self, changes: Changes) -> None:
+        """Tell every screen what changed; alerts that failed become warnings."""
         if not changes:
             return
         for screen in self.screen_stack:
-            on_live = getattr(screen, "on_live", None)
-            if on_live is not None:
-                on_live(changes)
+            screen.post_message(BoardChanged(changes))
+        for notice in changes.notices:
+            self.notify(notice, markup=False)
         for alert in changes.alerts:
-            self.notify(visible(alert), severity="warning", markup=False)
+            self.notify(alert, severity="warning", markup=False)
 
-    def tick(self) -> None:
-        """Ages ("down for 3m") move on even when no result arrives."""
-        self.board.refresh_board()
+    @on(Commanded)
+    def _commanded(self, message: Commanded) -> None:
+        self.broadcast(message.changes)
 
     def poll_uptimes(self) -> None:
-        if self.history is not None:
+        if self.state.history is not None:
             self.run_worker(self._read_uptimes, thread=True, exclusive=True, group="uptime")
 
     def _read_uptimes(self) -> None:
-        history = self.history
+        history = self.state.history
         assert history is not None
-        now = self.clock().timestamp()
-        names = list(self.live.rows)
+        now = self.state.now().timestamp()
+        names = list(self.state.rows)
         try:
             known = history.uptime_all(UPTIME_WINDOW, now=now)  # one GROUP BY query
             uptimes: dict[str, float | None] = {name: known.get(name) for name in names}
         except Exception:  # the history reports its own failures (HistoryUnavailable)
             return
-        self.call_from_thread(self._uptimes_read, uptimes)
-
-    def _uptimes_read(self, uptimes: dict[str, float | None]) -> None:
-        changed = self.live.set_uptimes(uptimes)
-        if changed:
-            self.board.refresh_board(changed)
+        self.call_from_thread(lambda: self.broadcast(self.state.set_uptimes(uptimes)))
 
     # ------------------------------------------------------------------ quitting
 
     async def action_quit(self) -> None:
-        if not self.session.dirty:
+        if not self.state.dirty:
             self.exit(0)
             return
 
@@ -282,76 +290,3 @@ class GatewatchApp(App[int]):
             ("cancel", "Cancel", "default"),
         ]
         self.push_screen(ChoiceScreen("Unsaved changes", body, choices, focus="save"), answered)
-
-
-# ---------------------------------------------------------------------- entry points
-
-#: GIL hand-over interval for a process that hosts the board and the engine. Python's
-#: default (5 ms) lets a busy UI thread hold the engine thread, woken by a socket, for up to
-#: 5 ms, which lands in the hop being timed; at 1 ms bench/bench_tui.py measures no timing
-#: error added by the board (Δp95 0.01 ms against 0.5 ms at the default).
-SWITCH_INTERVAL = 0.001
-
-
-def tune_process() -> None:
-    """The monitor's GC settings (full collections stop every thread) and a short GIL
-    switch interval, so the board costs the probes' timings nothing measurable."""
-    import sys
-
-    from gatewatch.monitor.gctune import tune_gc
-
-    tune_gc()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-
-
-def run_board(watchlist_path: Path | None) -> int:
-    """``gatewatch [WATCHLIST]``: the board over a watchlist file (default: the user's).
-
-    A missing file starts an empty board that saves there; a malformed one is reported
-    with file, line and key on stderr and exits 2 without touching the file.
-    """
-    import sys
-
-    from gatewatch.monitor import Monitor, default_history_path
-
-    path = watchlist_path if watchlist_path is not None else wl.default_path()
-    try:
-        watchlist = wl.load(path)
-    except FileNotFoundError:
-        watchlist = wl.Watchlist.empty(path)
-    except wl.WatchlistError as exc:
-        print(exc.describe_all(), file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    try:
-        monitor = Monitor(
-            watchlist.endpoints, history=default_history_path(), alerts=watchlist.alerts
-        )
-    except ValueError as exc:  # monitor settings in the file (down_after …) that don't parse
-        print(f"{path}: {exc}", file=sys.stderr)
-        return 2
-    return GatewatchApp(watchlist, monitor, tune_process=True).run() or 0
-
-
-def demo_app(lab: Lab, folder: Path, **options: Any) -> GatewatchApp:
-    """The demo board over a running lab, its watchlist and history in ``folder``."""
-    from gatewatch.monitor import Monitor
-    from gatewatch.tui.demo import write_demo_watchlist
-
-    watchlist = write_demo_watchlist(lab, folder)
-    monitor = Monitor(
-        watchlist.endpoints, history=folder / "history.sqlite3", resolver_check_interval=10.0
-    )
-    return GatewatchApp(watchlist, monitor, **options)
-
-
-def run_demo() -> int:
-    """``gatewatch demo``: the fault lab in this process and the board over its endpoints."""
-    import tempfile
-
-    from gatewatch.lab import Lab
-
-    with Lab() as lab, tempfile.TemporaryDirectory(prefix="gatewatch-demo-") as folder:
-        return demo_app(lab, Path(folder), tune_process=True).run() or 0

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
 from gatewatch.text import visible
 from gatewatch.tui import keys
-
-if TYPE_CHECKING:
-    from gatewatch.tui.app import GatewatchApp
+from gatewatch.tui.messages import OpenDetail
+from gatewatch.tui.screens.board import BoardScreen
 
 
 def plain_highlight(matcher: Matcher, text: str) -> Content:
@@ -38,12 +36,10 @@ def plain_highlight(matcher: Matcher, text: str) -> Content:
 class BoardCommands(Provider):
     """Board actions, themes and endpoints."""
 
-    @property
-    def gw(self) -> GatewatchApp:
-        return self.app  # type: ignore[return-value]
-
     def commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
-        board = self.gw.board
+        board = self.app.screen_stack[0] if self.app.screen_stack else None
+        if not isinstance(board, BoardScreen):
+            return
         for command in keys.COMMANDS:
             run: Callable[[], object]
             if command.action.startswith("app."):
@@ -55,13 +51,13 @@ class BoardCommands(Provider):
             yield (
                 f"Theme: {name}",
                 "Switch to this theme (remembered)",
-                partial(self.gw.use_theme, name),
+                partial(setattr, self.app, "theme", name),
             )
-        for row in self.gw.live.rows.values():
+        for row in board.state.rows.values():
             yield (
                 f"Go to: {visible(row.name)}",
                 "Open this endpoint's detail",
-                partial(self.gw.open_endpoint, row.name),
+                partial(self.app.post_message, OpenDetail(row.name)),
             )
 
     async def discover(self) -> Hits:

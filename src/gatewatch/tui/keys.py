@@ -185,10 +185,10 @@ COMMANDS: tuple[Command, ...] = (
 #: The troubleshooting checklist (tui/screens/checklist.py).
 CHECKLIST: tuple[Binding, ...] = (
     Binding(
-        "escape",
+        "escape,q",
         "back",
         "Back",
-        tooltip="Back to the endpoint (from the notes: back to the steps)",
+        tooltip="Back to where you came from (from the notes: back to the steps)",
         id="checklist.back",
     ),
     Binding("r", "run", "Run check", tooltip="Run the selected step's check", id="checklist.run"),

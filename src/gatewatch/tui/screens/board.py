@@ -2,12 +2,13 @@
 
 Why it is built this way:
 
-- Rows come from :class:`gatewatch.tui.live.LiveRows` (or, in replay, from the history's
-  ``state_at``); order and filter are pure functions (:mod:`gatewatch.tui.view`); the
-  table (:class:`BoardTable`) redraws only what changed and keeps the cursor on its row.
-- Commands go to the engine (pause, probe now) or through the session (add, edit,
-  delete, save); the engine's answer comes back as messages, so the board shows what
-  the engine did, not what was asked.
+- Rows come from the :class:`~gatewatch.board.BoardModel` handed in at construction (or,
+  in replay, from the history's ``state_at``); order and filter are pure functions
+  (:mod:`gatewatch.board.rows`); the table (:class:`BoardTable`) redraws only what changed
+  and keeps the cursor on its row.
+- Commands go to the state (add, edit, delete, pause, probe now, save), which returns what
+  changed; rows change when the engine answers (:class:`BoardChanged`), so the board shows
+  what the engine did, not what was asked.
 - Disk and history work runs in thread workers; nothing here blocks the event loop.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,17 +27,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from gatewatch.model import format_time
-from gatewatch.monitor import State
-from gatewatch.secrets import redact_url
-from gatewatch.text import one_line, visible
-from gatewatch.tui import keys
-from gatewatch.tui.live import Changes
-from gatewatch.tui.looks import state_look, to_content
-from gatewatch.tui.screens.board_edits import EditActions
-from gatewatch.tui.screens.detail import DetailScreen
-from gatewatch.tui.screens.replay_prompt import ReplayPrompt
-from gatewatch.tui.view import (
+from gatewatch.board import BoardModel, Changes
+from gatewatch.board.rows import (
     SORT_MODES,
     UNHEALTHY,
     Row,
@@ -45,12 +37,18 @@ from gatewatch.tui.view import (
     replay_rows,
     visible_rows,
 )
+from gatewatch.model import format_time
+from gatewatch.monitor import State
+from gatewatch.secrets import redact_url
+from gatewatch.text import one_line, visible
+from gatewatch.tui import keys, theming
+from gatewatch.tui.looks import Palette, state_look, to_content
+from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist, OpenDetail
+from gatewatch.tui.screens.board_edits import EditActions
+from gatewatch.tui.screens.replay_prompt import ReplayPrompt
 from gatewatch.tui.widgets.banner import Banner
 from gatewatch.tui.widgets.board_cells import CellLook
 from gatewatch.tui.widgets.board_table import BoardTable
-
-if TYPE_CHECKING:
-    from gatewatch.tui.app import GatewatchApp
 
 SORT_NAMES = {"state": "failing first", "name": "name", "latency": "slowest first"}
 #: Actions that need a selected endpoint; those that change it are off in replay.
@@ -65,8 +63,11 @@ class BoardScreen(EditActions, Screen[None]):
     sort_mode: reactive[SortMode] = reactive("state", init=False)
     query_text: reactive[str] = reactive("", init=False)
 
-    def __init__(self) -> None:
+    def __init__(self, state: BoardModel, *, tick_interval: float = 5.0) -> None:
         super().__init__(id="board-screen")
+        self.state = state
+        self.tick_interval = tick_interval
+        self.palette = Palette.from_variables(theming.STATUS_DEFAULTS)
         self.replay_at: datetime | None = None
         self._replay: list[Row] = []
         self._filter_timer: Timer | None = None
@@ -80,10 +81,6 @@ class BoardScreen(EditActions, Screen[None]):
         self._banner_history = Banner(id="banner-history", classes="banner")
         self._inspector = Static(id="inspector")
         self._status_line = Static(id="status-line")
-
-    @property
-    def gw(self) -> GatewatchApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield self._banner_replay
@@ -101,19 +98,32 @@ class BoardScreen(EditActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._recolour())
+        self._recolour()
         self.update_banners()
         self.refresh_board()
         self.table.focus()
+        # Ages ("down for 3m") move on even when no result arrives.
+        self.set_interval(self.tick_interval, self.refresh_board, name="tick")
+
+    def _recolour(self) -> None:
+        """The theme's colours, once its CSS variables are in place; every cell again."""
+
+        def recolour() -> None:
+            self.palette = Palette.from_variables(self.app.get_css_variables())
+            self.redraw()
+
+        self.call_after_refresh(recolour)
 
     # ------------------------------------------------------------------ drawing
 
     def rows(self) -> list[Row]:
-        source = self._replay if self.replay_at is not None else self.gw.live.rows.values()
+        source = self._replay if self.replay_at is not None else self.state.rows.values()
         return visible_rows(source, parse_query(self.query_text), self.sort_mode)
 
     def look(self) -> CellLook:
-        now = self.replay_at if self.replay_at is not None else self.gw.clock()
-        return CellLook(palette=self.gw.palette, now=now, console=self.app.console)
+        now = self.replay_at if self.replay_at is not None else self.state.now()
+        return CellLook(palette=self.palette, now=now, console=self.app.console)
 
     def refresh_board(self, changed: set[str] | None = None, *, reorder: bool = True) -> None:
         """Show the rows; ``changed`` limits redrawing to those endpoints (None: check all).
@@ -123,7 +133,7 @@ class BoardScreen(EditActions, Screen[None]):
         """
         if not self.is_mounted:
             return  # on_mount draws everything there is
-        live = self.gw.live.rows
+        live = self.state.rows
         order = self.table.order
         if reorder or self.replay_at is not None or len(order) != len(live):
             rows = self.rows()
@@ -139,22 +149,28 @@ class BoardScreen(EditActions, Screen[None]):
             self.table.redraw_all(self.rows(), self.look())
             self.update_inspector()
 
-    def on_live(self, changes: Changes) -> None:
+    @on(BoardChanged)
+    def _board_changed(self, message: BoardChanged) -> None:
+        self.show_changes(message.changes)
+
+    def show_changes(self, changes: Changes) -> None:
+        """Redraw what ``changes`` touched."""
         if not self.is_mounted:
             return  # on_mount draws everything there is
         if changes.banners:
             self.update_banners()
-        if self.replay_at is None and changes.names:
+        if self.replay_at is None and (changes.names or changes.removed):
             # Only a state change moves a row in failing-first order; slowest-first moves
             # with every result; a filter may match differently after any change.
-            reorder = bool(changes.states) or self.sort_mode == "latency" or bool(self.query_text)
+            reorder = changes.reorders or self.sort_mode == "latency" or bool(self.query_text)
             self.refresh_board(changes.names, reorder=reorder)
         else:
             self.update_status()
+        if changes.focus is not None and self.replay_at is None:
+            self.table.restore_cursor(changes.focus)
 
     def update_banners(self) -> None:
-        live = self.gw.live
-        local = live.local_problem
+        local = self.state.local_problem
         self._banner_local.show(
             Content.assemble(
                 ("⚠ PROBABLY LOCAL  ", "bold"),
@@ -164,7 +180,7 @@ class BoardScreen(EditActions, Screen[None]):
             if local
             else None
         )
-        failure = live.history_failure
+        failure = self.state.history_failure
         self._banner_history.show(
             Content.assemble(("⚠ HISTORY UNAVAILABLE  ", "bold"), (one_line(failure, 200), ""))
             if failure
@@ -186,7 +202,7 @@ class BoardScreen(EditActions, Screen[None]):
     def update_status(self, rows: list[Row] | None = None) -> None:
         if rows is None:
             rows = self.rows()
-        total = len(self._replay) if self.replay_at is not None else len(self.gw.live.rows)
+        total = len(self._replay) if self.replay_at is not None else len(self.state.rows)
         counts: dict[State | None, int] = {}
         for row in rows:
             counts[row.state] = counts.get(row.state, 0) + 1
@@ -207,7 +223,7 @@ class BoardScreen(EditActions, Screen[None]):
         pieces.append((f"   sort: {SORT_NAMES[self.sort_mode]}", "dim"))
         if self.query_text:
             pieces.append((f"   filter: {one_line(self.query_text, 40)}", "dim"))
-        if self.gw.session.dirty:
+        if self.state.dirty:
             pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
         self.set_line(self._status_line, to_content(pieces))
 
@@ -245,8 +261,12 @@ class BoardScreen(EditActions, Screen[None]):
         if name is None:
             return None
         if self.replay_at is not None:
-            return next((r for r in self._replay if r.name == name), None)
-        return self.gw.live.rows.get(name)
+            return self.replayed_row(name)
+        return self.state.rows.get(name)
+
+    def replayed_row(self, name: str) -> Row | None:
+        """``name``'s row in the replay on show (None when not replaying)."""
+        return next((r for r in self._replay if r.name == name), None)
 
     @on(BoardTable.Highlighted)
     def _highlighted(self) -> None:
@@ -336,57 +356,40 @@ class BoardScreen(EditActions, Screen[None]):
     def action_detail(self) -> None:
         row = self.selected_row()
         if row is not None:
-            self.app.push_screen(DetailScreen(row, replay_at=self.replay_at))
+            self.post_message(OpenDetail(row.name, self.replay_at))
 
     def action_checklist(self) -> None:
         if (name := self.table.highlighted_name) is not None:
-            self.gw.open_checklist(name)
+            self.post_message(OpenChecklist(name))
 
     def action_pause(self) -> None:
         if (name := self.table.highlighted_name) is not None:
             self.toggle_pause(name)
 
     def toggle_pause(self, name: str) -> None:
-        row = self.gw.live.rows.get(name)
-        if row is None:
-            return
-        if row.state == State.PAUSED:
-            self.gw.engine.resume(name)
-            self.notify(f"resumed {visible(name)}", markup=False)
-        else:
-            self.gw.engine.pause(name)
-            self.notify(f"paused {visible(name)}", markup=False)
+        self.post_message(Commanded(self.state.toggle_pause(name)))
 
     def action_pause_all(self) -> None:
-        rows = self.gw.live.rows.values()
+        rows = self.state.rows.values()
         if any(r.state != State.PAUSED for r in rows):
             self.action_pause_all_now()
         else:
             self.action_resume_all_now()
 
     def action_pause_all_now(self) -> None:
-        self.gw.engine.pause_all()
-        self.notify("paused every endpoint (P resumes them)")
+        self.post_message(Commanded(self.state.pause_all()))
 
     def action_resume_all_now(self) -> None:
-        self.gw.engine.resume_all()
-        self.notify("resumed every endpoint")
+        self.post_message(Commanded(self.state.resume_all()))
 
     def action_probe_now(self) -> None:
         if (name := self.table.highlighted_name) is not None:
-            self.probe(name)
-
-    def probe(self, name: str) -> None:
-        try:
-            self.gw.engine.probe_now(name)
-        except KeyError:
-            return
-        self.notify(f"probing {visible(name)} now", markup=False)
+            self.post_message(Commanded(self.state.probe_now(name)))
 
     # ------------------------------------------------------------------ replay
 
     def action_replay(self) -> None:
-        if self.gw.history is None:
+        if self.state.history is None:
             self.notify("no history to replay from", severity="warning")
             return
 
@@ -394,18 +397,18 @@ class BoardScreen(EditActions, Screen[None]):
             if moment is not None:
                 self._load_replay(moment)
 
-        self.app.push_screen(ReplayPrompt(self.gw.clock), chosen)
+        self.app.push_screen(ReplayPrompt(self.state.now), chosen)
 
     @work(thread=True, exclusive=True, group="replay")
     def _load_replay(self, moment: datetime) -> None:
-        history = self.gw.history
+        history = self.state.history
         assert history is not None
         try:
             entries = history.state_at(moment)
         except Exception as exc:
             self.app.call_from_thread(self._save_failed, f"replay failed: {exc}")
             return
-        rows = replay_rows(entries, self.gw.session.watchlist.endpoints)
+        rows = replay_rows(entries, self.state.watchlist.endpoints)
         self.app.call_from_thread(self.show_replay, moment, rows)
 
     def show_replay(self, moment: datetime, rows: list[Row]) -> None:

@@ -1,28 +1,30 @@
-"""The board's watchlist actions: add, edit, delete (through the session) and save.
+"""The board's watchlist actions: add, edit, delete and save, through the board's state.
 
 Why a mixin of its own: these are the actions that change the file the engineer owns, with
 their confirmations and the conflict prompt; keeping them apart keeps ``board.py`` about
-showing the board. Saving runs in a thread worker (fsync can take a while on a busy disk).
+showing the board. Each runs a command on the :class:`~gatewatch.board.BoardModel` and posts
+what changed (:class:`Commanded`); saving runs in a thread worker (fsync can take a while on
+a busy disk). :func:`edit_endpoint` is shared with the detail screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.content import Content
+from textual.screen import Screen
 
 from gatewatch import watchlist as wl
+from gatewatch.board import BoardModel, Changes
 from gatewatch.model import Endpoint
 from gatewatch.text import visible
+from gatewatch.tui.messages import Commanded
 from gatewatch.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 from gatewatch.tui.screens.endpoint_form import EndpointForm
 
 if TYPE_CHECKING:
-    from textual.screen import Screen
-
-    from gatewatch.tui.app import GatewatchApp
     from gatewatch.tui.widgets.board_table import BoardTable
 
     _Base = Screen[None]
@@ -30,63 +32,65 @@ else:
     _Base = object
 
 
+def edit_endpoint(
+    screen: Screen[Any],
+    state: BoardModel,
+    name: str,
+    then: Callable[[str | None], None] | None = None,
+) -> None:
+    """Open the form on ``name``; on save, edit it in ``state`` and tell every screen.
+    ``then`` gets the endpoint's (new) name, or None when cancelled or refused."""
+    original = state.find(name)
+    if original is None:
+        return
+
+    def edited(endpoint: Endpoint | None) -> None:
+        if endpoint is None:
+            if then:
+                then(None)
+            return
+        try:
+            changes = state.edit(name, endpoint)
+        except (wl.WatchlistError, ValueError, KeyError) as exc:
+            screen.notify(visible(str(exc)), title="not changed", severity="error", markup=False)
+            return
+        screen.post_message(Commanded(changes))
+        if then:
+            then(endpoint.name)
+
+    screen.app.push_screen(EndpointForm(state.watchlist, original), edited)
+
+
 class EditActions(_Base):
     """Add, edit, delete and save, for :class:`gatewatch.tui.screens.board.BoardScreen`."""
 
-    if TYPE_CHECKING:
+    state: BoardModel
 
-        @property
-        def gw(self) -> GatewatchApp: ...
+    if TYPE_CHECKING:
 
         table: BoardTable
 
-        def refresh_board(self, changed: set[str] | None = None) -> None: ...
-
         def update_status(self) -> None: ...
+
+    def _tell(self, changes: Changes) -> None:
+        self.post_message(Commanded(changes))
 
     def action_add(self) -> None:
         def added(endpoint: Endpoint | None) -> None:
             if endpoint is None:
                 return
             try:
-                self.gw.session.add(endpoint)
+                changes = self.state.add(endpoint)
             except (wl.WatchlistError, ValueError) as exc:
                 self.notify(visible(str(exc)), title="not added", severity="error", markup=False)
                 return
-            self.gw.live.put_endpoint(endpoint)
-            self.refresh_board()
-            self.table.restore_cursor(endpoint.name)
-            self.notify(f"added {visible(endpoint.name)} (ctrl+s saves)", markup=False)
+            self._tell(changes)
 
-        self.app.push_screen(EndpointForm(self.gw.session.watchlist), added)
+        self.app.push_screen(EndpointForm(self.state.watchlist), added)
 
     def action_edit(self) -> None:
         if (name := self.table.highlighted_name) is not None:
-            self.edit(name)
-
-    def edit(self, name: str, then: Callable[[str | None], None] | None = None) -> None:
-        original = self.gw.session.watchlist.find(name)
-        if original is None:
-            return
-
-        def edited(endpoint: Endpoint | None) -> None:
-            if endpoint is None:
-                if then:
-                    then(None)
-                return
-            try:
-                self.gw.session.edit(name, endpoint)
-            except (wl.WatchlistError, ValueError, KeyError) as exc:
-                self.notify(visible(str(exc)), title="not changed", severity="error", markup=False)
-                return
-            self.gw.live.put_endpoint(endpoint, old_name=name)
-            self.refresh_board()
-            self.table.restore_cursor(endpoint.name)
-            self.notify(f"changed {visible(endpoint.name)} (ctrl+s saves)", markup=False)
-            if then:
-                then(endpoint.name)
-
-        self.app.push_screen(EndpointForm(self.gw.session.watchlist, original), edited)
+            edit_endpoint(self, self.state, name)
 
     def action_delete(self) -> None:
         name = self.table.highlighted_name
@@ -97,13 +101,11 @@ class EditActions(_Base):
             if not yes:
                 return
             try:
-                self.gw.session.delete(name)
+                changes = self.state.delete(name)
             except (KeyError, wl.WatchlistError) as exc:
                 self.notify(visible(str(exc)), severity="error", markup=False)
                 return
-            self.gw.live.remove(name)
-            self.refresh_board()
-            self.notify(f"deleted {visible(name)} (ctrl+s saves)", markup=False)
+            self._tell(changes)
 
         body = Content.assemble(
             ("Stop monitoring ", ""),
@@ -120,7 +122,7 @@ class EditActions(_Base):
         self.save()
 
     def save(self, *, force: bool = False, then: Callable[[], None] | None = None) -> None:
-        if self.gw.session.watchlist.path is None:
+        if self.state.watchlist.path is None:
             self.notify("this watchlist has no file to save to", severity="error")
             return
         self._save_worker(force, then)
@@ -128,18 +130,17 @@ class EditActions(_Base):
     @work(thread=True, exclusive=True, group="save")
     def _save_worker(self, force: bool, then: Callable[[], None] | None) -> None:
         try:
-            saved = self.gw.session.save(force=force)
+            changes = self.state.save(force=force)
         except wl.WatchlistConflict as exc:
             self.app.call_from_thread(self._conflict, exc, then)
             return
         except (wl.WatchlistError, OSError) as exc:
             self.app.call_from_thread(self._save_failed, str(exc))
             return
-        self.app.call_from_thread(self._saved, str(saved.path), then)
+        self.app.call_from_thread(self._saved, changes, then)
 
-    def _saved(self, path: str, then: Callable[[], None] | None) -> None:
-        self.update_status()
-        self.notify(f"saved {visible(path)} (previous version in .bak)", markup=False)
+    def _saved(self, changes: Changes, then: Callable[[], None] | None) -> None:
+        self._tell(changes)
         if then is not None:
             then()
 

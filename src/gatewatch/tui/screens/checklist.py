@@ -9,8 +9,9 @@ and turns keys into jobs.
 Threads: a check probes, so it never runs on the UI loop (its timings are evidence). Each
 one runs in a thread worker owned by the app (so leaving the screen does not lose it), on a
 loop of its own or on the monitor's loop when one is given; checks run one at a time, the
-rest wait in a queue. Progress (marks, notes, results) goes through the shared
-:class:`~gatewatch.checklist.ProgressStore` and is written by workers, atomically.
+rest wait in a :class:`~gatewatch.checklist.queue.CheckQueue`. Progress (marks, notes,
+results) goes through the app's :class:`~gatewatch.checklist.ProgressStore`, handed in, and
+is written by workers, atomically. Styles live in ``gatewatch.tcss``.
 
 Everything from a server or the watchlist is drawn as Content from ``visible`` text, never
 parsed as markup.
@@ -38,6 +39,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from gatewatch.board import BoardModel
 from gatewatch.checklist import (
     CheckResult,
     CheckSettings,
@@ -54,12 +56,14 @@ from gatewatch.checklist import (
     write_report,
 )
 from gatewatch.checklist.context import utc_now
+from gatewatch.checklist.queue import CheckQueue
 from gatewatch.checklist.runner import ProberFactory, default_prober
 from gatewatch.checklist.steps import Step
 from gatewatch.model import Endpoint, ProbeResult, format_time
 from gatewatch.text import one_line, visible
 from gatewatch.tui import keys
 from gatewatch.tui.looks import Look, Piece, to_content
+from gatewatch.tui.messages import BoardChanged
 
 #: Seconds of quiet typing before a note is written to disk.
 NOTE_SAVE_DELAY = 0.8
@@ -95,27 +99,14 @@ class ChecklistScreen(Screen[None]):
     """The checklist of ``endpoint``, opened from its latest ``result``.
 
     ``history_provider`` returns the endpoint's past (it may block on SQLite: it is called
-    in a worker). ``loop``: run checks on this (running) loop, e.g. the monitor's, instead of
+    in a worker). ``store`` is the app's progress store (a private one when not given);
+    ``board``, when given, keeps the latest result for the next checks. ``loop``: run
+    checks on this (running) loop, e.g. the monitor's, instead of
     a loop of their own. ``store``, ``reports_folder``, ``prober_factory``, ``settings``,
     ``environ`` and ``clock`` are for tests and for the app to share.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = list(keys.CHECKLIST)
-
-    DEFAULT_CSS = """
-    ChecklistScreen #checklist-head { height: auto; padding: 0 1; background: $panel; }
-    ChecklistScreen #checklist-steps {
-        height: auto; max-height: 12; border: round $primary 40%; padding: 0 1;
-    }
-    ChecklistScreen #checklist-steps:focus { border: round $primary; }
-    ChecklistScreen #checklist-lower { height: 1fr; }
-    ChecklistScreen #checklist-detail-box {
-        width: 2fr; border: round $primary 40%; padding: 0 1;
-    }
-    ChecklistScreen #checklist-notes-box { width: 1fr; }
-    ChecklistScreen #checklist-notes { height: 1fr; border: round $primary 40%; }
-    ChecklistScreen #checklist-notes:focus { border: round $primary; }
-    """
 
     class CheckFinished(Message):
         """A step's check finished (posted when the screen is still showing)."""
@@ -142,13 +133,15 @@ class ChecklistScreen(Screen[None]):
         settings: CheckSettings | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        board: BoardModel | None = None,
     ) -> None:
         super().__init__()
         self.endpoint = endpoint
         self.result = result
         self.history_provider = history_provider
         self.loop = loop
-        self.store = store or ProgressStore.shared()
+        self.store = store or ProgressStore()
+        self.board = board
         self.reports_folder = reports_folder
         self.prober_factory = prober_factory
         self.settings = settings or CheckSettings()
@@ -158,8 +151,7 @@ class ChecklistScreen(Screen[None]):
         self.steps: tuple[Step, ...] = order_steps(result.verdict if result else None)
         self.past = Past()
         self.progress = Progress(name=endpoint.name, url=self.redactor.url(endpoint.url))
-        self.running: str | None = None
-        self.queue: list[str] = []
+        self.jobs = CheckQueue()
         self.last_export: Exported | None = None
         self._note_step: str | None = None
         self._note_timer: Timer | None = None
@@ -208,10 +200,9 @@ class ChecklistScreen(Screen[None]):
         return Content("\n").join([to_content(first), to_content(second)])
 
     def _state(self, step_id: str) -> str | None:
-        if step_id == self.running:
-            return "running"
-        if step_id in self.queue:
-            return "queued"
+        queued = self.jobs.state(step_id)
+        if queued is not None:
+            return queued
         found = self.progress.step(step_id).result
         return found.outcome if found else None
 
@@ -219,7 +210,7 @@ class ChecklistScreen(Screen[None]):
         index = self.steps.index(step) + 1
         look = OUTCOME_LOOKS[self._state(step.id)]
         mine = self.progress.step(step.id)
-        summary = mine.result.summary if mine.result and step.id != self.running else ""
+        summary = mine.result.summary if mine.result and step.id != self.jobs.running else ""
         mark, mark_role = MARK_LOOKS[mine.mark]
         note = " ✎" if mine.note.strip() else ""
         return to_content(
@@ -304,14 +295,14 @@ class ChecklistScreen(Screen[None]):
             self._show_note()
             self.redraw()
 
-    def on_live(self, changes: object) -> None:
-        """The board's engine has news (the app calls this on every screen): keep the latest
-        result for the next checks and the header. The step order stays as it was opened:
-        rows moving under the cursor mid-incident would do more harm than good."""
-        if self.endpoint.name not in getattr(changes, "names", ()):
+    @on(BoardChanged)
+    def _board_changed(self, message: BoardChanged) -> None:
+        """The board's engine has news: keep the latest result for the next checks and the
+        header. The step order stays as it was opened: rows moving under the cursor
+        mid-incident would do more harm than good."""
+        if self.board is None or self.endpoint.name not in message.changes.names:
             return
-        live = getattr(self.app, "live", None)
-        row = live.rows.get(self.endpoint.name) if live is not None else None
+        row = self.board.rows.get(self.endpoint.name)
         if row is not None and row.result is not None:
             self.result = row.result
             if self.is_mounted:
@@ -396,17 +387,15 @@ class ChecklistScreen(Screen[None]):
         self._enqueue([s.id for s in self.steps])
 
     def _enqueue(self, step_ids: list[str]) -> None:
-        fresh = [i for i in step_ids if i != self.running and i not in self.queue]
-        self.queue += fresh
+        fresh = self.jobs.enqueue(step_ids)
         self._next()
         self.redraw(fresh)
 
     def _next(self) -> None:
         """Start the next queued check unless one runs: one endpoint, one probe at a time."""
-        if self.running is not None or not self.queue:
+        step_id = self.jobs.start_next()
+        if step_id is None:
             return
-        step_id = self.queue.pop(0)
-        self.running = step_id
         job = StepJob(
             step=step_id,
             endpoint=self.endpoint,
@@ -435,7 +424,7 @@ class ChecklistScreen(Screen[None]):
         self.app.call_from_thread(self._finished, result)
 
     def _finished(self, result: CheckResult) -> None:
-        self.running = None
+        self.jobs.finished(result.step)
         self._change(lambda p: p.with_result(result))
         self.redraw([result.step])
         if self.is_mounted:

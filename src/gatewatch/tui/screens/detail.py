@@ -3,17 +3,17 @@ gateway against origin, the last probes per hop, and the recent state changes.
 
 Why a full screen, not a panel: during an incident this is where the engineer reads the
 evidence, so it gets the whole terminal; ``esc`` goes back to the board with the cursor
-where it was. Live: the app hands every batch of engine results to the screens, and this
-one redraws when its endpoint changed. History (state changes, earlier probes for the
-chart) is read in a thread worker, never on the event loop.
+where it was. Live: it is handed the board's state when built, hears :class:`BoardChanged`
+like every screen, and redraws when its endpoint changed. History (state changes, earlier
+probes for the chart) is read in a thread worker, never on the event loop.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -21,17 +21,16 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from gatewatch.board import BoardModel
+from gatewatch.board.rows import SAMPLES, Row, Sample
 from gatewatch.monitor import TransitionEvent
 from gatewatch.tui import keys
-from gatewatch.tui.live import Changes
 from gatewatch.tui.looks import hop_strip_wide, to_content
+from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist
 from gatewatch.tui.screens import detail_parts as parts
-from gatewatch.tui.view import SAMPLES, Row, Sample
+from gatewatch.tui.screens.board_edits import edit_endpoint
 from gatewatch.tui.widgets.hop_chart import HopChart
 from gatewatch.tui.widgets.waterfall import Waterfall
-
-if TYPE_CHECKING:
-    from gatewatch.tui.app import GatewatchApp
 
 EVENT_WINDOW = timedelta(days=7)
 
@@ -39,16 +38,15 @@ EVENT_WINDOW = timedelta(days=7)
 class DetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(keys.DETAIL)
 
-    def __init__(self, row: Row, *, replay_at: datetime | None = None) -> None:
+    def __init__(
+        self, state: BoardModel, row: Row, *, replay_at: datetime | None = None
+    ) -> None:
         super().__init__()
+        self.state = state
         self.row = row
         self.replay_at = replay_at
         self.events: list[TransitionEvent] = []
         self._history_samples: tuple[Sample, ...] = ()
-
-    @property
-    def gw(self) -> GatewatchApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def name_shown(self) -> str:
@@ -92,7 +90,7 @@ class DetailScreen(Screen[None]):
     def show(self) -> None:
         row = self.row
         result = row.result
-        now = None if self.replay_at is not None else self.gw.clock()
+        now = None if self.replay_at is not None else self.state.now()
         self.query_one("#detail-head", Static).update(parts.header(row, now, self.replay_at))
         self.query_one("#detail-verdict", Static).update(parts.verdict(result))
         strip = to_content(hop_strip_wide(result)) if result else Content("no probe yet")
@@ -121,11 +119,13 @@ class DetailScreen(Screen[None]):
             return live
         return (*self._history_samples, *live)[-SAMPLES:]
 
-    def on_live(self, changes: Changes) -> None:
-        """A batch of engine results arrived; redraw if it concerns this endpoint."""
+    @on(BoardChanged)
+    def _board_changed(self, message: BoardChanged) -> None:
+        """The board's state changed; redraw if it concerns this endpoint."""
+        changes = message.changes
         if self.replay_at is not None or self.row.name not in changes.names:
             return
-        row = self.gw.live.rows.get(self.row.name)
+        row = self.state.rows.get(self.row.name)
         if row is not None:
             self.row = row
             self.show()
@@ -136,10 +136,10 @@ class DetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail-history")
     def load_history(self) -> None:
-        history = self.gw.history
+        history = self.state.history
         if history is None:
             return
-        until = self.replay_at or self.gw.clock()
+        until = self.replay_at or self.state.now()
         try:
             events = history.events(until - EVENT_WINDOW, until, endpoint=self.row.name)
             records = [] if self.row.samples else history.last_results(self.row.name, SAMPLES)
@@ -176,23 +176,23 @@ class DetailScreen(Screen[None]):
         return True
 
     def action_checklist(self) -> None:
-        self.gw.open_checklist(self.row.name)
+        self.post_message(OpenChecklist(self.row.name))
 
     def action_probe_now(self) -> None:
-        self.gw.board.probe(self.row.name)
+        self.post_message(Commanded(self.state.probe_now(self.row.name)))
 
     def action_pause(self) -> None:
-        self.gw.board.toggle_pause(self.row.name)
+        self.post_message(Commanded(self.state.toggle_pause(self.row.name)))
 
     def action_edit(self) -> None:
         def edited(name: str | None) -> None:
             if name is None:
                 return
-            row = self.gw.live.rows.get(name)
+            row = self.state.rows.get(name)
             if row is None:
                 self.dismiss()
                 return
             self.row = row
             self.show()
 
-        self.gw.board.edit(self.row.name, then=edited)
+        edit_endpoint(self, self.state, self.row.name, then=edited)

@@ -13,13 +13,13 @@ from datetime import datetime
 
 from textual.content import Content
 
+from gatewatch.board.rows import Row
 from gatewatch.model import ProbeResult, Response, Verdict, format_time
 from gatewatch.monitor import TransitionEvent
 from gatewatch.secrets import redact_header, redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import Piece, state_look, state_pieces, to_content
-from gatewatch.tui.view import Row
 from gatewatch.tui.widgets.facts import address_lines, hop_facts, side_lines
 
 BODY_LINES = 24

@@ -4,7 +4,7 @@ Why the watchlist's rules: a form that accepts what the next load refuses is how
 watchlist gets broken at 3 a.m. Every change re-runs ``gatewatch.watchlist.endpoint_errors``
 on the fields (TOML-shaped, exactly as a file would hold them), shows each message under
 its field, and keeps Save disabled until there are none. Saving builds the Endpoint the way
-a load would (``session.build_endpoint``, with the watchlist's ``[defaults]``), so what is
+a load would (``board.build_endpoint``, with the watchlist's ``[defaults]``), so what is
 added is what the file will say. Dismisses with the Endpoint, or None when cancelled.
 """
 
@@ -23,9 +23,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from gatewatch import watchlist as wl
+from gatewatch.board.state import build_endpoint
 from gatewatch.model import Endpoint
 from gatewatch.text import visible
-from gatewatch.tui.session import build_endpoint
 
 #: Whether text cursors blink; the snapshot tests turn it off for stable pictures.
 CURSOR_BLINK = True

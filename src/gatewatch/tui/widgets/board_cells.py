@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.text import Text
 from textual.renderables.sparkline import Sparkline
 
+from gatewatch.board.rows import UNHEALTHY, Row, latencies
 from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import Palette, Piece, hop_strip_compact, state_pieces, to_text
-from gatewatch.tui.view import UNHEALTHY, Row, latencies
 
 #: Column key, header, width. The hop header lines up over the 6-cell hop segments.
 COLUMNS: tuple[tuple[str, str, int], ...] = (

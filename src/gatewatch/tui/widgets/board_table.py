@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gatewatch.tui.view import Row
+from gatewatch.board.rows import Row
 from gatewatch.tui.widgets.board_cells import CELLS, COLUMNS, CellLook, keys
 
 #: Columns that stay put when the table scrolls sideways (state and name).

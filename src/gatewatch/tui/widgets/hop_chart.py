@@ -14,10 +14,10 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Label, Sparkline
 
+from gatewatch.board.rows import Sample, hop_series, latencies
 from gatewatch.model import HOP_NAMES
 from gatewatch.monitor.stats import percentile
 from gatewatch.tui import format as fmt
-from gatewatch.tui.view import Sample, hop_series, latencies
 
 SERIES: tuple[str, ...] = (*HOP_NAMES, "total")
 

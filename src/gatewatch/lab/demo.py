@@ -1,22 +1,18 @@
-"""``gatewatch demo``: the board over the loopback fault lab, so a new user with no network
-sees every kind of failure within seconds.
+"""The demo's endpoints: one per lesson, over a running lab (``gatewatch demo`` shows them).
 
-Why a real watchlist file in a temporary folder: the demo should be the product, not a
-mock-up, so adding, editing and saving work exactly as they will on the user's own file.
-The endpoints probe often (a few seconds) so states settle quickly; the flapping one has
-tight thresholds so it flaps within the first minute.
+Why in the lab: they name the lab's URLs, ports and DNS names, so they change with it. The
+endpoints probe often (a few seconds) so states settle quickly; the flapping one has tight
+thresholds so it flaps within the first minute. The CLI writes them to a watchlist file.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatewatch import watchlist as wl
 from gatewatch.model import Endpoint
 
 if TYPE_CHECKING:
-    from gatewatch.lab import Lab
+    from gatewatch.lab.lab import Lab
 
 DEMO_INTERVAL = 3.0
 DEMO_TIMEOUT = 5.0
@@ -68,12 +64,3 @@ def demo_endpoints(lab: Lab) -> list[Endpoint]:
         ),
         ep("partner (rate limited)", http("/ratelimit")),
     ]
-
-
-def write_demo_watchlist(lab: Lab, folder: Path) -> wl.Watchlist:
-    """A watchlist file of the demo endpoints in ``folder``; returns it as saved."""
-    path = folder / "watchlist.toml"
-    watchlist = wl.Watchlist.empty(path)
-    for endpoint in demo_endpoints(lab):
-        watchlist = watchlist.with_endpoint(endpoint)
-    return wl.save(watchlist)

@@ -1,7 +1,7 @@
 """``gatewatch diagnose URL``: the checklist's automated checks, headless, and the report.
 
-Why here and not in cli.py: the command is the checklist's, and cli.py only wires it
-(``add_diagnose_parser`` and ``run_diagnose_command``). Its probe options and exit status
+The checks are the checklist's (:mod:`gatewatch.checklist`); this is the command around
+them, in its one home under ``cli``. Its probe options and exit status
 are exactly those of ``gatewatch probe`` (0 healthy, 1 not, 2 usage error), so a script
 can swap one command for the other; a test compares the two parsers so they cannot drift.
 
@@ -312,3 +312,7 @@ def _emit(
         out.flush()
         err.write("report copied to the clipboard (OSC 52)\n")
     return status
+
+
+def cmd_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return run_diagnose_command(args, out, err)

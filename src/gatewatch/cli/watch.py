@@ -9,6 +9,7 @@ them by itself.
 
 from __future__ import annotations
 
+import argparse
 import queue
 import signal
 import sys
@@ -147,3 +148,18 @@ def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
             signal.signal(sig, old)
 
     return restore
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.cli.common import load_watchlist
+
+    watchlist = load_watchlist(args, err)
+    if isinstance(watchlist, int):
+        return watchlist
+    return run_watch(
+        watchlist.endpoints,
+        watchlist.alerts,
+        json_lines=args.json,
+        history_path=args.history,
+        out=out,
+    )

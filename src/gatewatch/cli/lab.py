@@ -7,6 +7,7 @@ until Ctrl-C or SIGTERM. The catalogue below is data so the table stays in step 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import shlex
@@ -16,8 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
-from .certs import CERT_VARIANTS
-from .lab import Lab
+from gatewatch.lab import Lab
+from gatewatch.lab.certs import CERT_VARIANTS
 
 #: Fault app path → what it demonstrates.
 UPSTREAM_FAULTS: tuple[tuple[str, str], ...] = (
@@ -160,3 +161,7 @@ def _wait_for_stop() -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def cmd_lab(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return run_lab_command(json_output=args.json, host=args.host)

@@ -1,0 +1,18 @@
+"""The board's state without a UI: endpoints, live rows, commands (add, edit, delete, pause,
+probe now, save), each returning what changed. Never imports Textual (import-linter)."""
+
+from gatewatch.board.api import BoardModel
+from gatewatch.board.engine import Engine, Inbox
+from gatewatch.board.rows import Row, Sample
+from gatewatch.board.state import BoardState, Changes, build_endpoint
+
+__all__ = [
+    "BoardModel",
+    "BoardState",
+    "Changes",
+    "Engine",
+    "Inbox",
+    "Row",
+    "Sample",
+    "build_endpoint",
+]
