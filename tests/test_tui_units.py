@@ -25,11 +25,14 @@ from gatewatch.tui.widgets import waterfall
 from test_tui_samples import NOW, FakeEngine, cases, healthy, messages, watchlist_for
 
 
-def live_rows(tmp_path: Path | None = None) -> BoardState:
+def live_rows() -> BoardState:
+    """The samples' board state; its watchlist is in memory (never saved)."""
     items = cases()
     endpoints = [c.endpoint for c in items]
-    path = (tmp_path or Path("/nonexistent")) / "watchlist.toml"
-    live = BoardState(watchlist_for(endpoints, path), FakeEngine(endpoints))
+    watchlist = wl.Watchlist.empty(None)
+    for endpoint in endpoints:
+        watchlist = watchlist.with_endpoint(endpoint)
+    live = BoardState(watchlist, FakeEngine(endpoints))
     live.apply(messages(items))
     return live
 
