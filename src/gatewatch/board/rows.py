@@ -21,9 +21,36 @@ from gatewatch.monitor.state import State, TransitionEvent
 
 #: How many recent probes a row keeps for its sparkline and the detail chart.
 SAMPLES = 60
+#: How many of them the board's Recent column shows (and its order counts failures over).
+RECENT = 8
 
-SortMode = Literal["state", "name", "latency"]
-SORT_MODES: tuple[SortMode, ...] = ("state", "name", "latency")
+SortMode = Literal[
+    "state", "name", "code", "latency", "failures", "uptime", "since", "verdict", "url"
+]
+#: Every order, in the order ``s`` cycles through them (a column's header click picks one).
+SORT_MODES: tuple[SortMode, ...] = (
+    "state",
+    "name",
+    "code",
+    "latency",
+    "failures",
+    "uptime",
+    "since",
+    "verdict",
+    "url",
+)
+#: How the status line names each order.
+SORT_NAMES: dict[SortMode, str] = {
+    "state": "failing first",
+    "name": "name",
+    "code": "HTTP status, highest first",
+    "latency": "slowest first",
+    "failures": "most recent failures first",
+    "uptime": "lowest uptime first",
+    "since": "latest change first",
+    "verdict": "verdict",
+    "url": "URL",
+}
 
 #: Failing first: what needs a human, then what is unknown, then the healthy, then the quiet.
 SEVERITY: dict[State | None, int] = {
@@ -37,7 +64,7 @@ SEVERITY: dict[State | None, int] = {
     None: 7,
 }
 
-#: States that get the verdict's one-line summary on the board.
+#: The states that need a human: their verdicts are drawn as failures.
 UNHEALTHY = frozenset({State.DOWN, State.FLAPPING, State.DEGRADED})
 
 
@@ -92,16 +119,26 @@ class Row:
 
     @property
     def summary(self) -> str | None:
-        """The verdict's one-line summary, for an unhealthy endpoint only."""
-        if self.state not in UNHEALTHY or self.result is None:
+        """The last verdict's one-line summary when it found something, whatever the state:
+        a PENDING row that already got a 504 and a PAUSED row both say what they last saw.
+        None for a healthy result (nothing to say) or no result yet."""
+        result = self.result
+        if result is None:
             return None
-        verdict = self.result.verdict
+        verdict = result.verdict
+        if result.ok and (verdict is None or verdict.healthy):
+            return None
         if verdict is not None and verdict.summary:
             return verdict.summary
-        hop = self.result.failed_hop
+        hop = result.failed_hop
         if hop is not None:
             return f"{hop.name}: {hop.error or hop.kind or hop.status}"
         return None
+
+    @property
+    def recent_failures(self) -> int:
+        """Failed probes among the last few (the Recent column's ✖ marks)."""
+        return sum(1 for s in self.samples[-RECENT:] if not s.ok)
 
 
 def _finite(value: float | None) -> float | None:
@@ -140,17 +177,23 @@ def from_status(status: Any) -> Row:
 
 
 def sort_key(mode: SortMode) -> Callable[[Row], tuple[Any, ...]]:
-    """The key that orders rows for ``mode``; every key ends with the name, so it is total."""
-    if mode == "name":
-        return lambda row: (row.name.casefold(), row.name)
-    if mode == "latency":
-        # Slowest first; rows without a timing go last.
-        return lambda row: (
-            row.latency_ms is None,
-            -(row.latency_ms or 0.0),
-            row.name.casefold(),
-        )
-    return lambda row: (SEVERITY.get(row.state, 7), row.name.casefold(), row.name)
+    """The key that orders rows for ``mode``; every key ends with the name, so it is total.
+    Rows without the value sorted on (no result, no uptime) go last."""
+
+    def by(first: Callable[[Row], tuple[Any, ...]]) -> Callable[[Row], tuple[Any, ...]]:
+        return lambda row: (*first(row), row.name.casefold(), row.name)
+
+    keys: dict[str, Callable[[Row], tuple[Any, ...]]] = {
+        "name": by(lambda row: ()),
+        "code": by(lambda row: (row.status_code is None, -(row.status_code or 0))),
+        "latency": by(lambda row: (row.latency_ms is None, -(row.latency_ms or 0.0))),
+        "failures": by(lambda row: (-row.recent_failures, SEVERITY.get(row.state, 7))),
+        "uptime": by(lambda row: (row.uptime is None, row.uptime or 0.0)),
+        "since": by(lambda row: (row.since is None, -(row.since.timestamp() if row.since else 0))),
+        "verdict": by(lambda row: (row.summary is None, (row.summary or "").casefold())),
+        "url": by(lambda row: (row.endpoint.url.casefold(),)),
+    }
+    return keys.get(mode, by(lambda row: (SEVERITY.get(row.state, 7),)))
 
 
 def ordered(rows: Iterable[Row], mode: SortMode) -> list[Row]:

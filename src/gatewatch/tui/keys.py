@@ -49,7 +49,7 @@ BOARD: tuple[Binding, ...] = (
         "s",
         "cycle_sort",
         "Sort",
-        tooltip="Cycle the order: failing first, name, slowest first",
+        tooltip="Cycle the order through every column (or click a column's header)",
         id="board.sort",
     ),
     Binding(
@@ -75,12 +75,17 @@ BOARD: tuple[Binding, ...] = (
         tooltip="Probe the selected endpoint at once",
         id="board.probe_now",
     ),
-    Binding("a", "add", "Add", tooltip="Add an endpoint to the watchlist", id="board.add"),
-    Binding("e", "edit", "Edit", tooltip="Edit the selected endpoint", id="board.edit"),
+    Binding(
+        "a", "add", "Add", show=False, tooltip="Add an endpoint to the watchlist", id="board.add"
+    ),
+    Binding(
+        "e", "edit", "Edit", show=False, tooltip="Edit the selected endpoint", id="board.edit"
+    ),
     Binding(
         "ctrl+d,delete",
         "delete",
         "Delete",
+        show=False,
         tooltip="Remove the selected endpoint (asks first)",
         key_display="^d",
         id="board.delete",
@@ -89,6 +94,8 @@ BOARD: tuple[Binding, ...] = (
         "ctrl+s",
         "save",
         "Save",
+        show=False,
+        key_display="^s",
         tooltip="Save the watchlist (atomic; the old file is kept as .bak)",
         id="board.save",
     ),
@@ -96,6 +103,7 @@ BOARD: tuple[Binding, ...] = (
         "t",
         "replay",
         "Replay",
+        show=False,
         tooltip="Show the board as it was at a past time (03:12, -15m)",
         id="board.replay",
     ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -30,6 +31,7 @@ from textual.widgets import Footer, Input, Static
 from gatewatch.board import BoardModel, Changes
 from gatewatch.board.rows import (
     SORT_MODES,
+    SORT_NAMES,
     UNHEALTHY,
     Row,
     SortMode,
@@ -50,7 +52,8 @@ from gatewatch.tui.widgets.banner import Banner
 from gatewatch.tui.widgets.board_cells import CellLook
 from gatewatch.tui.widgets.board_table import BoardTable
 
-SORT_NAMES = {"state": "failing first", "name": "name", "latency": "slowest first"}
+#: Orders that a new result (not only a state change) can change.
+MOVES_WITH_RESULTS = frozenset({"code", "latency", "failures", "uptime", "since", "verdict"})
 #: Actions that need a selected endpoint; those that change it are off in replay.
 NEEDS_ROW = {"detail", "edit", "delete", "pause", "probe_now", "checklist"}
 LIVE_ONLY = {"edit", "delete", "pause", "probe_now", "add", "pause_all", "checklist"}
@@ -80,6 +83,7 @@ class BoardScreen(EditActions, Screen[None]):
         self._banner_local = Banner(id="banner-local", classes="banner")
         self._banner_history = Banner(id="banner-history", classes="banner")
         self._inspector = Static(id="inspector")
+        self._empty = Static(id="empty-board")
         self._status_line = Static(id="status-line")
 
     def compose(self) -> ComposeResult:
@@ -91,17 +95,16 @@ class BoardScreen(EditActions, Screen[None]):
             id="filter",
             compact=True,
         )
+        yield self._empty
         yield self.table
         yield self._inspector
         yield self._status_line
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._recolour())
         self._recolour()
-        self.update_banners()
-        self.refresh_board()
         self.table.focus()
         # Ages ("down for 3m") move on even when no result arrives.
         self.set_interval(self.tick_interval, self.refresh_board, name="tick")
@@ -111,6 +114,8 @@ class BoardScreen(EditActions, Screen[None]):
 
         def recolour() -> None:
             self.palette = Palette.from_variables(self.app.get_css_variables())
+            self.update_banners()
+            self.refresh_board()
             self.redraw()
 
         self.call_after_refresh(recolour)
@@ -162,7 +167,11 @@ class BoardScreen(EditActions, Screen[None]):
         if self.replay_at is None and (changes.names or changes.removed):
             # Only a state change moves a row in failing-first order; slowest-first moves
             # with every result; a filter may match differently after any change.
-            reorder = changes.reorders or self.sort_mode == "latency" or bool(self.query_text)
+            reorder = (
+                changes.reorders
+                or self.sort_mode in MOVES_WITH_RESULTS
+                or bool(self.query_text)
+            )
             self.refresh_board(changes.names, reorder=reorder)
         else:
             self.update_status()
@@ -199,7 +208,30 @@ class BoardScreen(EditActions, Screen[None]):
             )
         self.set_class(self.replay_at is not None, "-replay")
 
+    def update_empty(self) -> None:
+        """A first run: say which file was looked for, and how to see the board at work."""
+        empty = not self.state.rows and self.replay_at is None
+        self._empty.display = empty
+        if empty:
+            path = self.state.watchlist.path
+            where = visible(str(path)) if path is not None else "no file"
+            missing = path is not None and not Path(path).exists()  # a stat, on a first run
+            self._empty.update(
+                Content.assemble(
+                    ("No endpoints to watch yet.\n\n", "bold"),
+                    ("Watchlist: ", ""),
+                    (where, "bold"),
+                    ("  (no such file yet: ctrl+s creates it)" if missing else "", "dim"),
+                    ("\n\n", ""),
+                    ("a", "bold $accent"),
+                    ("               add an endpoint, then ctrl+s to save it\n", ""),
+                    ("gatewatch demo", "bold $accent"),
+                    ("  see the board at work on a built-in lab (no network needed)", ""),
+                )
+            )
+
     def update_status(self, rows: list[Row] | None = None) -> None:
+        self.update_empty()
         if rows is None:
             rows = self.rows()
         total = len(self._replay) if self.replay_at is not None else len(self.state.rows)
@@ -277,7 +309,12 @@ class BoardScreen(EditActions, Screen[None]):
         self.action_detail()
 
     def watch_sort_mode(self) -> None:
+        self.table.set_sort(self.sort_mode)
         self.refresh_board()
+
+    @on(BoardTable.SortBy)
+    def _sort_by(self, message: BoardTable.SortBy) -> None:
+        self.action_sort(message.sort)
 
     def watch_query_text(self) -> None:
         self.refresh_board()

@@ -8,35 +8,107 @@ never parsed as markup, and untrusted text passes through ``visible``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rich.color import Color as RichColor
 from rich.console import Console
 from rich.text import Text
-from textual.renderables.sparkline import Sparkline
 
-from gatewatch.board.rows import UNHEALTHY, Row, latencies
+from gatewatch.board.rows import UNHEALTHY, Row, Sample
 from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import Palette, Piece, hop_strip_compact, state_pieces, to_text
 
-#: Column key, header, width. The hop header lines up over the 6-cell hop segments.
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("state", "State", 10),
-    ("name", "Name", 20),
-    ("code", "HTTP", 4),
-    ("hops", "dns   tcp   tls   prx   ups", 29),
-    ("spark", "Recent", 8),
-    ("uptime", "Up 24h", 6),
-    ("since", "Since", 5),
-    ("verdict", "Verdict", 56),
-    ("url", "URL", 48),
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the board: what it shows, how wide, and how soon it goes.
+
+    ``priority`` 0 columns are always shown (state, name, verdict: at any width a row says
+    what it is and what is wrong); the others are dropped, highest priority number first,
+    when the terminal is too narrow. A column with ``most`` grows with its content up to it.
+    """
+
+    key: str
+    header: str
+    width: int
+    priority: int
+    most: int = 0
+    #: The sort order a click on its header (or ``s``) picks (board.rows.SORT_MODES).
+    sort: str = ""
+
+
+#: In display order. The hop header lines up over the 6-cell hop segments.
+COLUMNS: tuple[Column, ...] = (
+    Column("state", "State", 10, 0, sort="state"),
+    Column("name", "Name", 8, 0, most=28, sort="name"),
+    Column("code", "HTTP", 4, 1, sort="code"),
+    Column("hops", "dns   tcp   tls   prx   ups", 29, 4, sort="latency"),
+    Column("spark", "Recent", 8, 2, sort="failures"),
+    Column("uptime", "Up 24h", 6, 5, sort="uptime"),
+    Column("since", "Since", 5, 3, sort="since"),
+    Column("verdict", "Verdict", 36, 0, most=100, sort="verdict"),
+    Column("url", "URL", 20, 6, most=60, sort="url"),
 )
-SPARK_SAMPLES = 16
+BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
+SPARK_SAMPLES = 8
+PAD = 1
+#: The verdict grows this far before the URL gets a column (then the URL, then the verdict).
+VERDICT_BEFORE_URL = 60
+
+
+def layout(width: int, needs: dict[str, int]) -> list[tuple[Column, int]]:
+    """The columns that fit in ``width`` cells, with their widths, in display order.
+
+    ``needs`` are the widths the content asks for (longest name, summary, URL). Always
+    state, name and verdict; then the others by priority while the verdict keeps its
+    minimum; then the name and the verdict grow to what they need, the URL takes what room
+    is left (if enough), and the last column takes the rest so the cursor spans the row.
+    """
+
+    def cost(widths: dict[str, int]) -> int:
+        return sum(w + 2 * PAD for w in widths.values())
+
+    def wanted(column: Column) -> int:
+        return max(column.width, min(column.most, needs.get(column.key, column.width)))
+
+    widths: dict[str, int] = {c.key: c.width for c in COLUMNS if c.priority == 0}
+    widths["name"] = min(wanted(BY_KEY["name"]), 20)
+    for column in sorted(COLUMNS, key=lambda c: c.priority):
+        if column.priority == 0 or column.most:
+            continue
+        if cost(widths) + column.width + 2 * PAD <= width:
+            widths[column.key] = column.width
+    room = width - cost(widths)
+    for key, least in (("verdict", 8), ("name", 6)):  # narrower than the three: they give way
+        if room < 0:
+            give = min(-room, widths[key] - least)
+            widths[key] -= give
+            room += give
+    room = max(0, room)
+
+    def grow(key: str, limit: int) -> None:
+        nonlocal room
+        more = min(room, min(limit, wanted(BY_KEY[key])) - widths[key])
+        if more > 0:
+            widths[key] += more
+            room -= more
+
+    grow("name", BY_KEY["name"].most)
+    grow("verdict", VERDICT_BEFORE_URL)
+    url = BY_KEY["url"]
+    if room >= url.width + 2 * PAD:
+        widths["url"] = url.width
+        room -= url.width + 2 * PAD
+        grow("url", url.most)
+    grow("verdict", BY_KEY["verdict"].most)
+    shown = [c for c in COLUMNS if c.key in widths]
+    if room > 0:
+        widths[shown[-1].key] += room
+    return [(c, widths[c.key]) for c in shown]
 
 
 @dataclass(frozen=True)
@@ -71,7 +143,7 @@ def _hops(row: Row, look: CellLook) -> Text:
 
 
 def _spark(row: Row, look: CellLook) -> Text:
-    return spark(latencies(row.samples)[-SPARK_SAMPLES:], look)
+    return spark(row.samples[-SPARK_SAMPLES:], look)
 
 
 def _uptime(row: Row, look: CellLook) -> Text:
@@ -84,7 +156,8 @@ def _since_cell(row: Row, look: CellLook) -> Text:
 
 def _verdict(row: Row, look: CellLook) -> Text:
     summary = row.summary
-    role = "down" if row.state in UNHEALTHY else ""
+    failed = row.result is not None and not row.result.ok
+    role = "down" if row.state in UNHEALTHY or failed else "degraded"
     return to_text([(one_line(summary, 200), role)] if summary else [], look.palette)
 
 
@@ -97,29 +170,42 @@ def _result_key(row: Row) -> tuple[Any, ...] | None:
     return None if result is None else (result.started_at, result.total_ms, result.name)
 
 
-#: Per column: how to draw the cell, and what the drawing depends on. A cell is redrawn
-#: only when its key changes, because every DataTable update invalidates its render cache.
-CELLS: tuple[tuple[Callable[[Row, CellLook], Text], Callable[[Row, CellLook], Any]], ...] = (
-    (_state, lambda row, look: row.state),
-    (_name, lambda row, look: row.name),
-    (_code, lambda row, look: (row.status_code, _result_key(row))),
-    (_hops, lambda row, look: _result_key(row)),
-    (_spark, lambda row, look: (len(row.samples), row.samples[-1] if row.samples else None)),
-    (_uptime, lambda row, look: row.uptime),
-    (_since_cell, lambda row, look: _since(row, look.now)),
-    (_verdict, lambda row, look: (row.state, row.summary)),
-    (_url, lambda row, look: row.endpoint.url),
-)
+Draw = Callable[[Row, CellLook], Text]
+Key = Callable[[Row, CellLook], Any]
+
+#: Per column key: how to draw the cell, and what the drawing depends on. A row is drawn
+#: again only when one of its keys changes (a thousand rows, a hundred results a second).
+CELLS: dict[str, tuple[Draw, Key]] = {
+    "state": (_state, lambda row, look: row.state),
+    "name": (_name, lambda row, look: row.name),
+    "code": (_code, lambda row, look: (row.status_code, _result_key(row))),
+    "hops": (_hops, lambda row, look: _result_key(row)),
+    "spark": (_spark, lambda row, look: row.samples[-SPARK_SAMPLES:]),
+    "uptime": (_uptime, lambda row, look: row.uptime),
+    "since": (_since_cell, lambda row, look: _since(row, look.now)),
+    "verdict": (_verdict, lambda row, look: (row.state, row.summary, _result_key(row))),
+    "url": (_url, lambda row, look: row.endpoint.url),
+}
 
 
-def cells(row: Row, look: CellLook) -> list[Any]:
-    """The cells of ``row`` in COLUMNS order."""
-    return [draw(row, look) for draw, _ in CELLS]
+def cells(row: Row, look: CellLook, keys: Sequence[str] | None = None) -> list[Text]:
+    """The cells of ``row`` for these column keys (default: every column, in order)."""
+    return [CELLS[k][0](row, look) for k in (keys or [c.key for c in COLUMNS])]
 
 
 def keys(row: Row, look: CellLook) -> tuple[Any, ...]:
     """What each cell of ``row`` depends on; equal keys draw equal cells."""
-    return tuple(key(row, look) for _, key in CELLS)
+    return tuple(key(row, look) for _, key in CELLS.values())
+
+
+def needs(rows: Iterable[Row]) -> dict[str, int]:
+    """How wide the growing columns would like to be for ``rows`` (before their caps)."""
+    name = summary = url = 0
+    for row in rows:
+        name = max(name, len(row.name))
+        summary = max(summary, len(row.summary or ""))
+        url = max(url, len(row.endpoint.url))
+    return {"name": name, "verdict": summary, "url": url}
 
 
 def _since(row: Row, now: datetime | None) -> str:
@@ -128,26 +214,28 @@ def _since(row: Row, now: datetime | None) -> str:
     return fmt.ago((now - row.since).total_seconds())
 
 
-def spark(values: Sequence[float], look: CellLook, width: int = 8) -> Text:
-    """Recent latency as Textual's Sparkline renderable, flattened into a cell's Text."""
-    if len(values) < 2:
-        return Text("·" * width if not values else "", style="dim", no_wrap=True, end="")
-    # Fewer samples than cells: one bar per sample, right-aligned, rather than stretched.
-    pad = max(0, width - len(values))
-    width -= pad
-    low = look.palette.styles["muted"].color or RichColor.from_rgb(128, 128, 128)
-    high = look.palette.styles["info"].color or RichColor.from_rgb(200, 200, 200)
-    renderable = Sparkline(
-        list(values), width=width, min_color=_truecolor(low), max_color=_truecolor(high)
-    )
-    options = look.console.options.update(width=width, height=1)
-    text = Text(" " * pad, no_wrap=True, end="")
-    for segment in look.console.render(renderable, options):
-        if segment.text != "\n":
-            text.append(segment.text, segment.style)
-    return text
+BARS = "▁▂▃▄▅▆▇█"
+#: A failed probe in the Recent column: a glyph of its own, so it reads without colour.
+FAILED_MARK = "✖"
 
 
-def _truecolor(colour: RichColor) -> RichColor:
-    triplet = colour.get_truecolor()
-    return RichColor.from_rgb(*triplet)
+def spark(samples: Sequence[Sample], look: CellLook, width: int = SPARK_SAMPLES) -> Text:
+    """The last probes, oldest first, one cell each: a bar for a good probe's total time
+    (scaled between the fastest and slowest shown), ``✖`` in the down colour for a failed
+    one. Fewer probes than cells: right-aligned, never stretched."""
+    samples = samples[-width:]
+    if not samples:
+        return Text("·" * width, style="dim", no_wrap=True, end="")
+    times = [s.total_ms for s in samples if s.ok and s.total_ms is not None]
+    low, high = (min(times), max(times)) if times else (0.0, 0.0)
+    pieces: list[Piece] = [(" " * (width - len(samples)), "")]
+    for sample in samples:
+        if not sample.ok:
+            pieces.append((FAILED_MARK, "down bold"))
+        elif sample.total_ms is None:
+            pieces.append(("·", "muted"))
+        else:
+            span = high - low
+            level = 0 if span <= 0 else round((sample.total_ms - low) / span * (len(BARS) - 1))
+            pieces.append((BARS[level], "info"))
+    return to_text(pieces, look.palette)

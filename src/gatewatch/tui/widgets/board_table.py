@@ -6,11 +6,14 @@ batch of results re-rendered every visible cell, a cursor move re-assembled ever
 row, and the board's event loop spent most of its time in Rich: key-to-screen p95 ~200 ms,
 and the busy UI thread holding the GIL added ~3 ms p95 to the engine's probe timings.
 
-Here each row is rendered once into two strips (the fixed columns, state and name, and the
-rest) and cached until one of its cells changes; a frame only crops, joins and styles
-cached strips, and only the lines that changed are refreshed. The cursor follows its
-endpoint, not its index, through reorders. Keys and mouse work as in a DataTable
-(up/down/page/home/end, ``enter`` or a click on the selected row to open it).
+Here each row is rendered once into a strip and cached until one of its cells changes; a
+frame only styles cached strips, and only the lines that changed are refreshed. The cursor
+follows its endpoint, not its index, through reorders. Keys and mouse work as in a
+DataTable (up/down/page/home/end, ``enter`` or a click on the selected row to open it).
+
+Columns fit the terminal instead of scrolling sideways (:func:`board_cells.layout`): state,
+name and verdict always, the others by priority while there is room, so at 80 columns a
+row still says what is wrong. A click on a header sorts by that column.
 """
 
 from __future__ import annotations
@@ -29,11 +32,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from gatewatch.board.rows import Row
-from gatewatch.tui.widgets.board_cells import CELLS, COLUMNS, CellLook, keys
-
-#: Columns that stay put when the table scrolls sideways (state and name).
-FIXED = 2
-PAD = 1
+from gatewatch.tui.widgets.board_cells import CELLS, PAD, CellLook, Column, keys, layout, needs
 
 
 def _column_strip(texts: Sequence[Text], widths: Sequence[int], look: CellLook) -> Strip:
@@ -65,14 +64,12 @@ class BoardTable(ScrollView, can_focus=True):
         "board--cursor",
         "board--cursor-blurred",
         "board--even",
-        "board--fixed",
     }
 
     DEFAULT_CSS = """
     BoardTable { height: 1fr; background: $surface; }
     BoardTable > .board--header { background: $panel; text-style: bold; }
     BoardTable > .board--even { background: $surface-lighten-1 40%; }
-    BoardTable > .board--fixed { background: $surface; }
     BoardTable > .board--cursor { background: $block-cursor-background 45%; text-style: bold; }
     BoardTable > .board--cursor-blurred { background: $block-cursor-blurred-background; }
     """
@@ -96,6 +93,13 @@ class BoardTable(ScrollView, can_focus=True):
             super().__init__()
             self.name = name
 
+    class SortBy(Message):
+        """A click on a column's header: order the rows by it."""
+
+        def __init__(self, sort: str) -> None:
+            super().__init__()
+            self.sort = sort
+
     class Selected(Message):
         """``enter`` or a click on the highlighted row: open it."""
 
@@ -109,12 +113,13 @@ class BoardTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._keys: dict[str, tuple[Any, ...]] = {}
         self._rows: dict[str, Row] = {}
-        self._strips: dict[str, tuple[Strip, Strip]] = {}
-        self._widths = [width for _, _, width in COLUMNS]
-        self._fixed_width = sum(self._widths[:FIXED]) + 2 * PAD * FIXED
-        self._total_width = sum(self._widths) + 2 * PAD * len(self._widths)
-        self._header: tuple[Strip, Strip] | None = None
+        self._strips: dict[str, Strip] = {}
+        self._columns: list[tuple[Column, int]] = []
+        self._needs: dict[str, int] = {}
+        self._header: Strip | None = None
         self._look: CellLook | None = None
+        #: The sort order to mark in the header (``board.rows.SORT_MODES``).
+        self.sort_mode = ""
 
     # ------------------------------------------------------------------ what is shown
 
@@ -126,6 +131,11 @@ class BoardTable(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         return len(self._order)
+
+    @property
+    def columns(self) -> list[str]:
+        """The keys of the columns shown at this width, left to right."""
+        return [column.key for column, _ in self._columns]
 
     @property
     def highlighted_name(self) -> str | None:
@@ -142,6 +152,7 @@ class BoardTable(ScrollView, can_focus=True):
         when (if) it is next on screen.
         """
         self._look = look
+        self._fit(needs(rows))
         keep = self.highlighted_name
         wanted = [row.name for row in rows]
         wanted_set = set(wanted)
@@ -164,7 +175,7 @@ class BoardTable(ScrollView, can_focus=True):
         if reordered:
             self._order = wanted
             self._index = {name: i for i, name in enumerate(wanted)}
-            self.virtual_size = Size(self._total_width, len(wanted) + 1)
+            self.virtual_size = Size(self._table_width(), len(wanted) + 1)
             self.refresh()
         else:
             top = round(self.scroll_y)
@@ -183,6 +194,33 @@ class BoardTable(ScrollView, can_focus=True):
         self._rich_style_cache.clear()
         self.present(rows, look)
         self.refresh()
+
+    def set_sort(self, mode: str) -> None:
+        if mode != self.sort_mode:
+            self.sort_mode = mode
+            self._header = None
+            self.refresh_line(0)
+
+    # ------------------------------------------------------------------ columns
+
+    def _table_width(self) -> int:
+        return max(1, self.scrollable_content_region.width or self.size.width)
+
+    def _fit(self, wanted: dict[str, int] | None = None) -> None:
+        """Choose the columns for this width and these contents; forget every drawn row
+        when they change (a resize, a longer name)."""
+        if wanted is not None:
+            self._needs = wanted
+        columns = layout(self._table_width(), self._needs)
+        if columns != self._columns:
+            self._columns = columns
+            self._strips.clear()
+            self._header = None
+            self.virtual_size = Size(self._table_width(), len(self._order) + 1)
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self._fit()
 
     # ------------------------------------------------------------------ the cursor
 
@@ -239,13 +277,24 @@ class BoardTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:
+        if offset is None:
+            return
+        if offset.y < 1:
+            self._header_clicked(offset.x)
             return
         row = round(self.scroll_y) + offset.y - 1
         if 0 <= row < len(self._order):
             if row == self.cursor_row and event.chain >= 2:
                 self.action_select()
             self.move_cursor(row)
+
+    def _header_clicked(self, x: int) -> None:
+        left = 0
+        for column, width in self._columns:
+            left += width + 2 * PAD
+            if x < left:
+                self.post_message(self.SortBy(column.sort))
+                return
 
     def on_focus(self) -> None:
         self.refresh_line(self.cursor_row + 1)
@@ -255,55 +304,50 @@ class BoardTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
-    def _row_strips(self, name: str) -> tuple[Strip, Strip]:
-        strips = self._strips.get(name)
-        if strips is None:
+    def _row_strip(self, name: str) -> Strip:
+        strip = self._strips.get(name)
+        if strip is None:
             assert self._look is not None
-            texts = [draw(self._rows[name], self._look) for draw, _ in CELLS]
-            strips = (
-                _column_strip(texts[:FIXED], self._widths[:FIXED], self._look),
-                _column_strip(texts[FIXED:], self._widths[FIXED:], self._look),
-            )
-            self._strips[name] = strips
-        return strips
+            row = self._rows[name]
+            texts = [CELLS[column.key][0](row, self._look) for column, _ in self._columns]
+            strip = _column_strip(texts, [w for _, w in self._columns], self._look)
+            self._strips[name] = strip
+        return strip
 
-    def _header_strips(self) -> tuple[Strip, Strip]:
+    def _header_strip(self) -> Strip:
         if self._header is None:
             assert self._look is not None
-            labels = [Text(label, end="") for _, label, _ in COLUMNS]
-            self._header = (
-                _column_strip(labels[:FIXED], self._widths[:FIXED], self._look),
-                _column_strip(labels[FIXED:], self._widths[FIXED:], self._look),
-            )
+            labels = []
+            for column, width in self._columns:
+                label = Text(column.header, end="")
+                if column.sort == self.sort_mode:  # the order's column: underlined, ▼ if room
+                    if label.cell_len + 2 <= width:
+                        label.append(" ▼")
+                    label.stylize("underline")
+                labels.append(label)
+            self._header = _column_strip(labels, [w for _, w in self._columns], self._look)
         return self._header
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
-        if self._look is None:
+        if self._look is None or not self._columns:
             return Strip.blank(width, base)
         if y == 0:
-            fixed, rest = self._header_strips()
+            strip = self._header_strip()
             style = base + self.get_component_rich_style("board--header")
-            fixed_style = style
         else:
             index = round(self.scroll_y) + y - 1
             if index >= len(self._order):
                 return Strip.blank(width, base)
-            fixed, rest = self._row_strips(self._order[index])
+            strip = self._row_strip(self._order[index])
             style = base
             if index % 2:
                 style += self.get_component_rich_style("board--even")
-            fixed_style = base + self.get_component_rich_style("board--fixed")
             if index == self.cursor_row:
                 cursor = "board--cursor" if self.has_focus else "board--cursor-blurred"
                 style += self.get_component_rich_style(cursor)
-                fixed_style = style
-        scroll_x = round(self.scroll_x)
-        room = max(0, width - self._fixed_width)
-        visible = rest.crop(scroll_x, scroll_x + room).extend_cell_length(room)
-        line = Strip.join([fixed.apply_style(fixed_style), visible.apply_style(style)])
-        return line.crop(0, width).extend_cell_length(width, style)
+        return strip.apply_style(style).crop(0, width).extend_cell_length(width, style)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
