@@ -14,11 +14,22 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from gatewatch.monitor import Message
+from gatewatch.model import Endpoint
+from gatewatch.monitor import Message, ProbeCompleted, State, StateChanged
 from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.screens import endpoint_form
 from snapshot_support import SnapCompare
-from test_tui_samples import FakeEngine, cases, clock, local_problem, messages, watchlist_for
+from test_tui_samples import (
+    FakeEngine,
+    cases,
+    clock,
+    event,
+    gateway_502,
+    healthy,
+    local_problem,
+    messages,
+    watchlist_for,
+)
 
 SIZE = (120, 36)
 
@@ -28,16 +39,37 @@ def no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(endpoint_form, "CURSOR_BLINK", False)
 
 
-def app_for(tmp_path: Path, theme: str | None = None) -> GatewatchApp:
+FEED = Endpoint(name="feed (flapping)", url="http://feed.example/items", tags=("prod",))
+QUEUE = Endpoint(name="queue", url="https://queue.example/health")
+
+
+def incident() -> list[Message]:
+    """A flapping endpoint (good and failed probes in turn: the Recent column) and one just
+    added that already got a 502 (PENDING, but it says why)."""
+    out: list[Message] = [
+        StateChanged(event(FEED.name, State.UP, State.FLAPPING, "flapping", 120)),
+    ]
+    for i in range(8):
+        bad = gateway_502(FEED.name, FEED.url)
+        good = healthy(FEED.name, FEED.url, 20.0 + 5 * i)
+        out.append(ProbeCompleted(FEED.name, bad if i % 2 else good, State.FLAPPING))
+    out.append(ProbeCompleted(QUEUE.name, gateway_502(QUEUE.name, QUEUE.url), State.PENDING))
+    return out
+
+
+def app_for(
+    tmp_path: Path, theme: str | None = None, extra: tuple[Endpoint, ...] = ()
+) -> GatewatchApp:
     items = cases()
-    watchlist = watchlist_for([c.endpoint for c in items], tmp_path / "watchlist.toml")
+    endpoints = [*(c.endpoint for c in items), *extra]
+    watchlist = watchlist_for(endpoints, tmp_path / "watchlist.toml")
     config = tmp_path / "config"
     if theme is not None:
         config.mkdir()
         (config / "tui.toml").write_text(f'theme = "{theme}"\n')
     app = GatewatchApp(
         watchlist,
-        FakeEngine([c.endpoint for c in items]),
+        FakeEngine(endpoints),
         config_dir=config,
         clock=clock,
         start_engine=False,
@@ -87,3 +119,22 @@ def test_add_form_shows_errors_as_you_type(snap_compare: SnapCompare, tmp_path: 
     assert snap_compare(
         app_for(tmp_path), terminal_size=SIZE, run_before=fed(), press=["a", *"shop"]
     )
+
+
+# --------------------------------------------------------------------------- in an incident
+
+
+def test_incident_at_80x24(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """Every failing row says why at 80 columns; failures stand out in Recent."""
+    app = app_for(tmp_path, extra=(FEED, QUEUE))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fed(*incident()))
+
+
+def test_incident_at_160x45(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app = app_for(tmp_path, extra=(FEED, QUEUE))
+    assert snap_compare(app, terminal_size=(160, 45), run_before=fed(*incident()))
+
+
+def test_help_inside_80x24(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    app = app_for(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fed(), press=["question_mark"])

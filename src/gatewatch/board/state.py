@@ -262,6 +262,8 @@ class BoardState:
         return Changes(notices=["resumed every endpoint"])
 
     def probe_now(self, name: str) -> Changes:
+        if name not in self._rows:
+            return Changes()
         try:
             self.engine.probe_now(name)
         except KeyError:

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
@@ -19,8 +19,6 @@ from textual.widgets import Label, Static
 from gatewatch.monitor import State
 from gatewatch.tui import keys
 from gatewatch.tui.looks import STATE_LOOKS, to_content
-
-KEY_WIDTH = 14
 
 
 def key_name(binding: Binding) -> str:
@@ -30,15 +28,16 @@ def key_name(binding: Binding) -> str:
     return " ".join(names.get(k, k) for k in binding.key.split(","))
 
 
-def key_lines(title: str, bindings: Iterable[Binding]) -> list[Content]:
-    lines = [Content.styled(title, "bold underline")]
+#: A help entry: a section title (right is None) or a key/symbol and what it means.
+Entry = tuple[Content, Content | None]
+
+
+def key_entries(title: str, bindings: Iterable[Binding]) -> list[Entry]:
+    entries: list[Entry] = [(Content.styled(title, "bold underline"), None)]
     for binding in bindings:
         text = binding.tooltip or binding.description
-        lines.append(
-            Content.assemble((f"  {key_name(binding):<{KEY_WIDTH}}", "bold $accent"), (text, ""))
-        )
-    lines.append(Content(""))
-    return lines
+        entries.append((Content.styled(key_name(binding), "bold $accent"), Content(text)))
+    return entries
 
 
 STATES_EXPLAINED: tuple[tuple[State, str], ...] = (
@@ -59,39 +58,34 @@ FILTER_HELP: tuple[tuple[str, str], ...] = (
 )
 
 
-def help_lines() -> list[Content]:
-    lines: list[Content] = []
-    lines += key_lines("Board", keys.BOARD)
-    lines += key_lines("Endpoint detail", keys.DETAIL)
-    lines += key_lines("Troubleshooting checklist", keys.CHECKLIST)
-    lines += key_lines(
+def help_entries() -> list[Entry]:
+    """Every section of the help, as entries; the screen lays them out in two columns so a
+    long meaning wraps under itself, not under the key (80 columns is enough)."""
+    entries: list[Entry] = []
+    entries += key_entries("Board", keys.BOARD)
+    entries += key_entries("Endpoint detail", keys.DETAIL)
+    entries += key_entries("Troubleshooting checklist", keys.CHECKLIST)
+    entries += key_entries(
         "Everywhere",
         (
             *keys.APP,
             Binding("ctrl+p", "", "Command palette: every action, themes, endpoints by name"),
         ),
     )
-    lines.append(Content.styled("Symbols", "bold underline"))
+    entries.append((Content.styled("Symbols", "bold underline"), None))
     for symbol, meaning in keys.LEGEND:
-        lines.append(Content.assemble((f"  {symbol:<{KEY_WIDTH}}", "bold"), (meaning, "")))
-    lines.append(Content(""))
-    lines.append(Content.styled("States (failing first)", "bold underline"))
+        entries.append((Content.styled(symbol, "bold"), Content(meaning)))
+    entries.append((Content.styled("States (failing first)", "bold underline"), None))
     for state, meaning in STATES_EXPLAINED:
         look = STATE_LOOKS[state]
-        word = to_content([(f"  {look.symbol} {look.word:<{KEY_WIDTH - 2}}", look.role)])
-        lines.append(word + Content(meaning))
-    lines.append(Content(""))
-    lines.append(Content.styled("Filter (/)", "bold underline"))
+        entries.append((to_content([(f"{look.symbol} {look.word}", look.role)]), Content(meaning)))
+    entries.append((Content.styled("Filter (/)", "bold underline"), None))
     for term, meaning in FILTER_HELP:
-        lines.append(Content.assemble((f"  {term:<{KEY_WIDTH}}", "bold"), (meaning, "")))
-    lines.append(Content(""))
-    lines.append(
-        Content.styled(
-            "Hops: dns → tcp → tls → proxy → upstream. The first failing hop is where it broke.",
-            "dim",
-        )
-    )
-    return lines
+        entries.append((Content.styled(term, "bold"), Content(meaning)))
+    return entries
+
+
+HOPS_NOTE = "Hops: dns → tcp → tls → proxy → upstream. The first failing hop is where it broke."
 
 
 class HelpScreen(ModalScreen[None]):
@@ -105,7 +99,14 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help-dialog"):
             yield Label(Content("gatewatch — help  (esc to close)"), classes="dialog-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(Content("\n").join(help_lines()), id="help-text")
+                for left, right in help_entries():
+                    if right is None:
+                        yield Static(left, classes="help-title")
+                    else:
+                        with Horizontal(classes="help-row"):
+                            yield Static(left, classes="help-key")
+                            yield Static(right, classes="help-meaning")
+                yield Static(Content.styled(HOPS_NOTE, "dim"), classes="help-title")
 
     def action_scroll(self, direction: str) -> None:
         scroll = self.query_one("#help-scroll", VerticalScroll)
