@@ -141,3 +141,61 @@ async def test_q_in_the_checklist_returns_to_where_it_was_opened(tmp_path: Path)
         assert isinstance(app.screen, DetailScreen) and app.is_running
         await pilot.press("q")
         assert isinstance(app.screen, BoardScreen)
+
+
+async def test_the_detail_steps_to_the_next_and_previous_endpoint(tmp_path: Path) -> None:
+    app, engine = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        engine.publish(messages(cases()))
+        app.drain()
+        await pilot.pause()
+        order = app.board.table.order
+        await pilot.press("d")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen) and screen.row.name == order[0]
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert screen.row.name == order[2]
+        await pilot.press("left_square_bracket")
+        assert screen.row.name == order[1]
+        head = str(screen.query_one("#detail-head", Static).render())
+        assert order[1] in head
+        await pilot.press("escape")
+        assert app.board.table.highlighted_name == order[1]  # back where the detail was
+
+
+async def test_keys_that_cannot_apply_in_replay_say_so(tmp_path: Path) -> None:
+    app, engine = make_app(tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        engine.publish(messages(cases()))
+        app.drain()
+        await pilot.pause()
+        app.board.show_replay(clock(), app.board.rows())
+        await pilot.pause()
+        calls = len(engine.calls)
+        await pilot.press("r", "p")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert sum("replay shows the past" in m for m in said) == 2
+        assert len(engine.calls) == calls  # nothing was sent to the engine
+
+
+async def test_the_add_form_keeps_a_tab_typed_at_paste_speed(tmp_path: Path) -> None:
+    from textual import events
+    from textual.widgets import Input
+
+    from gatewatch.tui.screens.endpoint_form import EndpointForm
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        form = app.screen
+        assert isinstance(form, EndpointForm)
+        shown = [str(w.render()) for w in form.query(".form-error.-shown")]
+        assert shown == [] and form.errors  # nothing typed: no "required" yet, Save is off
+        # Keys as a terminal delivers a paste: all queued before the first is handled.
+        for key in ["s", "h", "o", "p", "tab", *"http://x.example"]:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+        assert form.query_one("#field-name", Input).value == "shop"
+        assert form.query_one("#field-url", Input).value == "http://x.example"

@@ -150,7 +150,10 @@ class GatewatchApp(App[int]):
         if message.replay_at is not None:
             row = self.board.replayed_row(message.name)
         if row is not None:
-            self.push_screen(DetailScreen(self.state, row, replay_at=message.replay_at))
+            screen = DetailScreen(
+                self.state, row, replay_at=message.replay_at, neighbour=self.board.neighbour
+            )
+            self.push_screen(screen)
 
     @on(OpenChecklist)
     def open_checklist(self, message: OpenChecklist) -> None:

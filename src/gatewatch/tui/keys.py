@@ -140,6 +140,22 @@ DETAIL: tuple[Binding, ...] = (
         tooltip="The troubleshooting checklist for this endpoint",
         id="detail.checklist",
     ),
+    Binding(
+        "right_square_bracket",
+        "step(1)",
+        "Next",
+        tooltip="The next endpoint, in the board's order",
+        key_display="]",
+        id="detail.next",
+    ),
+    Binding(
+        "left_square_bracket",
+        "step(-1)",
+        "Previous",
+        tooltip="The previous endpoint, in the board's order",
+        key_display="[",
+        id="detail.previous",
+    ),
     Binding("j", "scroll('down')", "Down", show=False, id="detail.down"),
     Binding("k", "scroll('up')", "Up", show=False, id="detail.up"),
 )

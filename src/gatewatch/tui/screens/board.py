@@ -56,7 +56,12 @@ from gatewatch.tui.widgets.board_table import BoardTable
 MOVES_WITH_RESULTS = frozenset({"code", "latency", "failures", "uptime", "since", "verdict"})
 #: Actions that need a selected endpoint; those that change it are off in replay.
 NEEDS_ROW = {"detail", "edit", "delete", "pause", "probe_now", "checklist"}
-LIVE_ONLY = {"edit", "delete", "pause", "probe_now", "add", "pause_all", "checklist"}
+LIVE_ONLY = {"edit", "delete", "add", "pause_all", "checklist"}
+#: Keys that cannot apply to the past: in replay they say so instead of doing nothing.
+NOT_IN_REPLAY = {
+    "probe_now": "replay shows the past: nothing to probe (esc returns to live)",
+    "pause": "replay shows the past: nothing to pause (esc returns to live)",
+}
 FILTER_DELAY = 0.15
 
 
@@ -296,6 +301,19 @@ class BoardScreen(EditActions, Screen[None]):
             return self.replayed_row(name)
         return self.state.rows.get(name)
 
+    def neighbour(self, name: str, step: int) -> Row | None:
+        """The row ``step`` places from ``name`` in the board's order (wrapping), with the
+        cursor moved there, so ``esc`` from the detail lands on the endpoint last shown."""
+        order = self.table.order
+        if not order:
+            return None
+        here = order.index(name) if name in order else -1
+        target = order[(here + step) % len(order)]
+        self.table.restore_cursor(target)
+        if self.replay_at is not None:
+            return self.replayed_row(target)
+        return self.state.rows.get(target)
+
     def replayed_row(self, name: str) -> Row | None:
         """``name``'s row in the replay on show (None when not replaying)."""
         return next((r for r in self._replay if r.name == name), None)
@@ -400,6 +418,8 @@ class BoardScreen(EditActions, Screen[None]):
             self.post_message(OpenChecklist(name))
 
     def action_pause(self) -> None:
+        if self._in_replay("pause"):
+            return
         if (name := self.table.highlighted_name) is not None:
             self.toggle_pause(name)
 
@@ -419,7 +439,15 @@ class BoardScreen(EditActions, Screen[None]):
     def action_resume_all_now(self) -> None:
         self.post_message(Commanded(self.state.resume_all()))
 
+    def _in_replay(self, action: str) -> bool:
+        if self.replay_at is None:
+            return False
+        self.notify(NOT_IN_REPLAY[action], severity="warning")
+        return True
+
     def action_probe_now(self) -> None:
+        if self._in_replay("probe_now"):
+            return
         if (name := self.table.highlighted_name) is not None:
             self.post_message(Commanded(self.state.probe_now(name)))
 

@@ -10,6 +10,7 @@ probes for the chart) is read in a thread worker, never on the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -39,11 +40,18 @@ class DetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(keys.DETAIL)
 
     def __init__(
-        self, state: BoardModel, row: Row, *, replay_at: datetime | None = None
+        self,
+        state: BoardModel,
+        row: Row,
+        *,
+        replay_at: datetime | None = None,
+        neighbour: Callable[[str, int], Row | None] | None = None,
     ) -> None:
         super().__init__()
         self.state = state
         self.row = row
+        #: The row ``step`` places away in the board's order (``]`` and ``[``).
+        self.neighbour = neighbour
         self.replay_at = replay_at
         self.events: list[TransitionEvent] = []
         self._history_samples: tuple[Sample, ...] = ()
@@ -171,18 +179,43 @@ class DetailScreen(Screen[None]):
             body.scroll_up(animate=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("probe_now", "pause", "edit", "checklist") and self.replay_at is not None:
+        if action in ("edit", "checklist") and self.replay_at is not None:
             return None
+        if action == "step" and self.neighbour is None:
+            return None
+        return True
+
+    def action_step(self, step: int) -> None:
+        """Show the next (1) or previous (-1) endpoint without going back to the board."""
+        if self.neighbour is None:
+            return
+        row = self.neighbour(self.row.name, step)
+        if row is None or row.name == self.row.name:
+            return
+        self.row = row
+        self.events = []
+        self._history_samples = ()
+        self.show()
+        self.query_one("#detail-body", VerticalScroll).scroll_home(animate=False)
+        self.load_history()
+
+    def _in_replay(self, what: str) -> bool:
+        if self.replay_at is None:
+            return False
+        self.notify(f"replay shows the past: nothing to {what} (esc back, esc to live)",
+                    severity="warning")
         return True
 
     def action_checklist(self) -> None:
         self.post_message(OpenChecklist(self.row.name))
 
     def action_probe_now(self) -> None:
-        self.post_message(Commanded(self.state.probe_now(self.row.name)))
+        if not self._in_replay("probe"):
+            self.post_message(Commanded(self.state.probe_now(self.row.name)))
 
     def action_pause(self) -> None:
-        self.post_message(Commanded(self.state.toggle_pause(self.row.name)))
+        if not self._in_replay("pause"):
+            self.post_message(Commanded(self.state.toggle_pause(self.row.name)))
 
     def action_edit(self) -> None:
         def edited(name: str | None) -> None:

@@ -121,6 +121,11 @@ class EndpointForm(ModalScreen[Endpoint | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "submit", "Save", id="form.save", priority=True),
+        # Priority: the app resolves them before it hands the next keys to the focused
+        # field. Otherwise keys typed at paste speed after a Tab (``shop⇥https://…``) are
+        # already queued for the name field when the Tab bubbles back up to move focus.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(self, watchlist: wl.Watchlist, endpoint: Endpoint | None = None) -> None:
@@ -129,6 +134,10 @@ class EndpointForm(ModalScreen[Endpoint | None]):
         self.original = endpoint
         self._existing = tuple(n for n in watchlist.names if endpoint is None or n != endpoint.name)
         self.errors: dict[str, str] = {}
+        #: Fields whose messages are shown: those changed, or all after a save was tried.
+        #: A fresh form does not greet the engineer with "required" before a key is typed.
+        self.touched: set[str] = set()
+        self.tried = False
 
     def compose(self) -> ComposeResult:
         values = initial_values(self.original) if self.original else {}
@@ -184,13 +193,15 @@ class EndpointForm(ModalScreen[Endpoint | None]):
         self.errors = errors
         for spec in FIELDS:
             message = errors.get(spec.key)
+            if not (self.tried or spec.key in self.touched):
+                message = None
             label = self.query_one(f"#error-{spec.key}", Static)
             label.update(Content(visible(message)) if message else Content(""))
             label.set_class(bool(message), "-shown")
             self.query_one(f"#row-{spec.key}").set_class(bool(message), "-invalid")
         self.query_one("#save", Button).disabled = bool(errors)
         summary = self.query_one("#form-summary", Static)
-        count = len(errors)
+        count = len(errors) if self.tried or self.touched else 0
         summary.update(
             Content(f"{count} field{'s' if count != 1 else ''} to fix") if count else Content("")
         )
@@ -199,7 +210,13 @@ class EndpointForm(ModalScreen[Endpoint | None]):
     @on(Input.Changed)
     @on(TextArea.Changed)
     @on(Checkbox.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | TextArea.Changed | Checkbox.Changed) -> None:
+        control = event.control
+        ident = control.id if control is not None else None
+        # A field counts as touched when the engineer changed it (focused), not when it was
+        # filled in while composing.
+        if ident and ident.startswith("field-") and control is not None and control.has_focus:
+            self.touched.add(ident.removeprefix("field-"))
         self.validate()
 
     @on(Input.Submitted)
@@ -219,6 +236,7 @@ class EndpointForm(ModalScreen[Endpoint | None]):
         self.dismiss(None)
 
     def action_submit(self) -> None:
+        self.tried = True
         fields = self.validate()
         if self.errors:
             self.query_one("#form-summary", Static).update(
