@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from gatewatch.model import Endpoint, format_time, verdict_to_json
 from gatewatch.monitor.engine import Monitor
 from gatewatch.monitor.events import (
+    Acknowledged,
     AlertFailed,
     HistoryUnavailable,
     LocalProblem,
@@ -111,6 +112,16 @@ def _record(message: Message) -> dict[str, Any] | None:
         return {"type": "history_unavailable", "reason": message.reason}
     if isinstance(message, AlertFailed):
         return {"type": "alert_failed", "sink": message.sink, "reason": message.reason}
+    if isinstance(message, Acknowledged):
+        ack = message.ack
+        return {
+            "type": "acknowledged" if message.active else "acknowledgement_cleared",
+            "at": format_time(ack.at),
+            "endpoint": ack.endpoint,
+            "by": ack.by,
+            "reason": ack.reason,
+            "cleared_because": message.reason,
+        }
     return None
 
 
@@ -128,6 +139,16 @@ def _human(record: dict[str, Any]) -> str:
     if kind == "local_problem":
         head = "LOCAL PROBLEM" if record["active"] else "local problem cleared"
         return f"*  {head}: {one_line(record['reason'])}"
+    if kind == "acknowledged":
+        return (
+            f"{record['at']}  {one_line(record['endpoint'], 60)}  acknowledged by "
+            f"{one_line(record['by'], 40)}: {one_line(record['reason'])} (alerts held)"
+        )
+    if kind == "acknowledgement_cleared":
+        return (
+            f"-  {one_line(record['endpoint'], 60)}: acknowledgement by "
+            f"{one_line(record['by'], 40)} ended ({one_line(record['cleared_because'] or '')})"
+        )
     if kind == "history_unavailable":
         return f"!  history unavailable: {one_line(record['reason'])}"
     return f"!  alert via {record['sink']} failed: {one_line(record['reason'])}"

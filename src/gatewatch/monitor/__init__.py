@@ -11,9 +11,11 @@ listeners what happened through frozen messages::
     monitor.stop()
 """
 
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.alerts import Alert, AlertConfig, AlertPolicy
 from gatewatch.monitor.engine import Monitor
 from gatewatch.monitor.events import (
+    Acknowledged,
     AlertFailed,
     HistoryUnavailable,
     LocalProblem,
@@ -29,6 +31,8 @@ from gatewatch.monitor.stats import EngineStats
 from gatewatch.monitor.status import EndpointStatus
 
 __all__ = [
+    "Ack",
+    "Acknowledged",
     "Alert",
     "AlertConfig",
     "AlertFailed",

@@ -19,12 +19,14 @@ import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.monitor import state as machine
-from gatewatch.monitor.events import Message, ProbeCompleted
+from gatewatch.monitor.acks import Ack
+from gatewatch.monitor.events import Acknowledged, Message, ProbeCompleted
 from gatewatch.monitor.history import History
 from gatewatch.monitor.local import LocalDetector
 from gatewatch.monitor.notify import Notifier
@@ -89,6 +91,7 @@ class EngineCore:
         """Launch every runner and the chores; on ``stopping``, cancel them all."""
         self.loop = asyncio.get_running_loop()
         self.semaphore = asyncio.Semaphore(concurrency)
+        self._restore_acks()
         self.housekeeping()  # maintenance windows open before the first probe
         for slot in self.slots.values():
             self._launch(slot)
@@ -132,6 +135,8 @@ class EngineCore:
         self._status(slot)
 
     def remove(self, name: str) -> None:
+        if self.slots[name].ack is not None:
+            self._unack(self.slots[name], "no longer monitored")
         slot = self.slots.pop(name)
         if slot.task is not None:
             slot.task.cancel()
@@ -163,6 +168,9 @@ class EngineCore:
             self.notifier.local(self.local.forget(old_name, self.loop.time()), self.slots)
         self.slots[endpoint.name] = slot
         self.history.rename_endpoint(old_name, endpoint.name)
+        if slot.ack is not None:  # the acknowledgement follows the endpoint too
+            slot.ack = replace(slot.ack, endpoint=endpoint.name)
+            self.notifier.acked.add(endpoint.name)
         self.update(endpoint, rules)
 
     def set_paused(self, name: str, paused: bool) -> None:
@@ -179,6 +187,45 @@ class EngineCore:
     def set_paused_all(self, paused: bool) -> None:
         for name in list(self.slots):
             self.set_paused(name, paused)
+
+    # ================================================================== acknowledgements
+
+    def acknowledge(self, name: str, by: str, reason: str) -> None:
+        """``by`` has ``name`` in hand: its alerts stop, its probes go on, until it is UP."""
+        slot = self.slots[name]
+        ack = Ack(endpoint=name, by=by, reason=reason, at=self.clock())
+        if slot.ack is not None:
+            self.history.clear_ack(name, ack.at, f"acknowledged again by {by}")
+        slot.ack = ack
+        self.notifier.acked.add(name)
+        self.history.record_ack(ack)
+        self._status(slot)
+        self.publish(Acknowledged(ack))
+
+    def _unack(self, slot: Slot, why: str) -> None:
+        ack = slot.ack
+        if ack is None:
+            return
+        slot.ack = None
+        self.notifier.acked.discard(slot.name)
+        self.history.clear_ack(slot.name, self.clock(), why)
+        self._status(slot)
+        self.publish(Acknowledged(ack, active=False, reason=why))
+
+    def _restore_acks(self) -> None:
+        """Acknowledgements kept in the history outlive a restart (read once, at start)."""
+        try:
+            kept = self.history.open_acks()
+        except Exception:  # the history reports its own failures
+            log.exception("reading acknowledgements from the history")
+            return
+        for name, ack in kept.items():
+            slot = self.slots.get(name)
+            if slot is not None and slot.ack is None:
+                slot.ack = ack
+                self.notifier.acked.add(name)
+                self._status(slot)
+                self.publish(Acknowledged(ack))
 
     def probe_now(self, name: str) -> None:
         """Probe as soon as the cap allows; a no-op while a probe of it is in flight."""
@@ -286,9 +333,7 @@ class EngineCore:
         self._status(slot)
         self.history.record_probe(result, shown, lateness_ms)
         self.publish(ProbeCompleted(slot.name, result, shown, lateness_ms))
-        for event in step.events:
-            self.history.record_event(event)
-            self.notifier.transition(event, slot.endpoint.url)
+        self._announce(slot, step.events)
         self.notifier.settle(slot.name, shown, slot.tracker.verdict, slot.endpoint.url)
 
     def _annotate(self, result: ProbeResult, slot: Slot) -> ProbeResult:
@@ -302,8 +347,13 @@ class EngineCore:
     def _apply(self, slot: Slot, step: machine.Step) -> None:
         slot.tracker = step.tracker
         self._status(slot)
-        for event in step.events:
+        self._announce(slot, step.events)
+
+    def _announce(self, slot: Slot, events: Sequence[machine.TransitionEvent]) -> None:
+        for event in events:
             self.history.record_event(event)
+            if event.to_state == machine.State.UP:  # an acknowledgement ends with its incident
+                self._unack(slot, "UP again")
             self.notifier.transition(event, slot.endpoint.url)
 
     def _status(self, slot: Slot) -> None:

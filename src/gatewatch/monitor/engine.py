@@ -257,6 +257,12 @@ class Monitor:
     def resume_all(self) -> concurrent.futures.Future[None]:
         return self._call(self._core.set_paused_all, False)
 
+    def acknowledge(self, name: str, by: str, reason: str) -> concurrent.futures.Future[None]:
+        """``by`` has ``name`` in hand: its alerts stop while its probes go on, until it is
+        UP again. Kept in the history (it survives a restart); announced as Acknowledged."""
+        self._require(name)
+        return self._call(self._core.acknowledge, name, by, reason)
+
     def probe_now(self, name: str) -> concurrent.futures.Future[None]:
         """Probe ``name`` as soon as the cap allows (a no-op while one is in flight)."""
         self._require(name)

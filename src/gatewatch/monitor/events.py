@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatewatch.model import ProbeResult
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.state import State, TransitionEvent
 
 
@@ -52,4 +53,17 @@ class AlertFailed:
     reason: str
 
 
-Message = ProbeCompleted | StateChanged | LocalProblem | HistoryUnavailable | AlertFailed
+@dataclass(frozen=True)
+class Acknowledged:
+    """An engineer acknowledged an endpoint (``active``), or the acknowledgement ended: the
+    endpoint was UP again, or it was removed. While active, its alerts stop; probes go on."""
+
+    ack: Ack
+    active: bool = True
+    #: Why it ended (None while active).
+    reason: str | None = None
+
+
+Message = (
+    ProbeCompleted | StateChanged | LocalProblem | HistoryUnavailable | AlertFailed | Acknowledged
+)

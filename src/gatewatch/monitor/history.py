@@ -31,6 +31,7 @@ from typing import Any
 
 from gatewatch.model import HOP_NAMES, ProbeResult
 from gatewatch.monitor import records
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.records import ProbeRecord, ReplayEntry
 from gatewatch.monitor.state import State, TransitionEvent
 from gatewatch.monitor.stats import percentile
@@ -167,6 +168,29 @@ class History:
     def record_event(self, event: TransitionEvent) -> None:
         if not self._closed:
             self._queue.put(("event", event))
+
+    def record_ack(self, ack: Ack) -> None:
+        """Keep an acknowledgement (open until :meth:`clear_ack`)."""
+        if not self._closed:
+            self._queue.put(("ack", ack))
+
+    def clear_ack(self, endpoint: str, at: datetime, reason: str) -> None:
+        """Close ``endpoint``'s open acknowledgement (it was UP again, or removed)."""
+        if not self._closed:
+            self._queue.put(("unack", endpoint, at, reason))
+
+    def open_acks(self) -> dict[str, Ack]:
+        """Acknowledgements still open (read on start: they survive a restart)."""
+        rows = self._query(f"{records.SELECT_ACK} WHERE cleared IS NULL ORDER BY t, rowid", ())
+        return {ack.endpoint: ack for ack in map(records.ack_from_row, rows)}
+
+    def acks(self, endpoint: str, since: datetime) -> list[Ack]:
+        """``endpoint``'s acknowledgements made since ``since``, oldest first (the report)."""
+        rows = self._query(
+            f"{records.SELECT_ACK} WHERE endpoint = ? AND t >= ? ORDER BY t, rowid",
+            (endpoint, records.to_timestamp(since)),
+        )
+        return [records.ack_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ queries (any thread)
 
@@ -385,6 +409,7 @@ class History:
         probes: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         renames: list[tuple[str, str]] = []
+        acks: list[tuple[str, tuple[Any, ...]]] = []
         for item in batch:
             if isinstance(item, tuple) and item[0] == "probe":
                 probes.append(records.probe_row(item[1], item[2], item[3]))
@@ -392,14 +417,21 @@ class History:
                 events.append(records.event_row(item[1]))
             elif isinstance(item, tuple) and item[0] == "rename":
                 renames.append((item[2], item[1]))  # (new, old) for the UPDATE
-        if not probes and not events and not renames:
+            elif isinstance(item, tuple) and item[0] == "ack":
+                ack: Ack = item[1]
+                acks.append((records.INSERT_ACK, (records.to_timestamp(ack.at), ack.endpoint,
+                                                  ack.by, ack.reason)))
+            elif isinstance(item, tuple) and item[0] == "unack":
+                acks.append((records.CLEAR_ACK, (records.to_timestamp(item[2]), item[3],
+                                                 item[1])))
+        if not probes and not events and not renames and not acks:
             return
         for _attempt in range(2):
             with self._lock:
                 if self._conn is None:
                     return
                 try:
-                    self._insert(self._conn, probes, events, renames)
+                    self._insert(self._conn, probes, events, renames, acks)
                     return
                 except sqlite3.Error as exc:
                     self._fail_over(exc)
@@ -410,6 +442,7 @@ class History:
         probes: list[tuple[Any, ...]],
         events: list[tuple[Any, ...]],
         renames: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        acks: Sequence[tuple[str, tuple[Any, ...]]] = (),
     ) -> None:
         conn.execute("BEGIN")
         try:
@@ -417,8 +450,10 @@ class History:
                 conn.executemany(records.INSERT_PROBE, probes)
             if events:
                 conn.executemany(records.INSERT_EVENT, events)
+            for sql, params in acks:  # in order: an ack, then its clearing
+                conn.execute(sql, params)
             # After the inserts: rows queued before the rename are re-keyed with the rest.
-            for table in ("probes", "events"):
+            for table in ("probes", "events", "acks"):
                 conn.executemany(f"UPDATE {table} SET endpoint = ? WHERE endpoint = ?", renames)
             conn.execute("COMMIT")
         except BaseException:
@@ -429,7 +464,7 @@ class History:
     def _prune(self) -> None:
         """Delete rows older than the retention, a chunk at a time (lock released between)."""
         cutoff = self.clock() - self.retention
-        for table in ("probes", "events"):
+        for table in ("probes", "events", "acks"):
             while True:
                 with self._lock:
                     if self._conn is None:

@@ -35,10 +35,12 @@ class Notifier:
         self.policy = AlertPolicy()
         #: Endpoints whose alerts a local problem held back, to settle on their next result.
         self.unsettled: set[str] = set()
+        #: Acknowledged endpoints: listeners hear everything, people nothing until UP again.
+        self.acked: set[str] = set()
 
     def transition(self, event: TransitionEvent, url: str) -> None:
         self.publish(StateChanged(event))
-        if self.policy.should_alert(event):
+        if event.endpoint not in self.acked and self.policy.should_alert(event):
             self.dispatcher.send(transition_alert(event, url))
 
     def local(self, change: LocalProblem | None, names: Iterable[str]) -> None:
@@ -53,7 +55,7 @@ class Notifier:
 
     def settle(self, name: str, state: State, verdict: Verdict | None, url: str) -> None:
         """Alert for ``name``'s fresh state if a local problem held that news back."""
-        if name not in self.unsettled or self.policy.local:
+        if name not in self.unsettled or self.policy.local or name in self.acked:
             return
         self.unsettled.discard(name)
         for _, told in self.policy.reconcile({name: state}):
@@ -70,3 +72,4 @@ class Notifier:
     def forget(self, name: str) -> None:
         self.policy.forget(name)
         self.unsettled.discard(name)
+        self.acked.discard(name)

@@ -25,6 +25,7 @@ from gatewatch.model import (
     Response,
     Verdict,
 )
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.state import State, TransitionEvent
 from gatewatch.secrets import redact_url
 
@@ -65,7 +66,26 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_endpoint_t ON events (endpoint, t);
 CREATE INDEX IF NOT EXISTS events_t ON events (t);
+CREATE TABLE IF NOT EXISTS acks (
+    t REAL NOT NULL,
+    endpoint TEXT NOT NULL,
+    by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    cleared REAL,
+    cleared_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS acks_endpoint_t ON acks (endpoint, t);
 """
+
+INSERT_ACK = "INSERT INTO acks (t, endpoint, by, reason) VALUES (?, ?, ?, ?)"
+CLEAR_ACK = (
+    "UPDATE acks SET cleared = ?, cleared_reason = ? WHERE endpoint = ? AND cleared IS NULL"
+)
+SELECT_ACK = "SELECT t, endpoint, by, reason FROM acks"
+
+
+def ack_from_row(row: Sequence[Any]) -> Ack:
+    return Ack(endpoint=row[1], by=row[2], reason=row[3], at=from_timestamp(row[0]))
 
 PROBE_COLUMNS: tuple[str, ...] = (
     "t",

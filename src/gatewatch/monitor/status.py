@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gatewatch.model import HOP_NAMES, Endpoint, Hop, ProbeResult, Response, Verdict, frozen_mapping
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.schedule import Schedule
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.state import State, Tracker
@@ -33,6 +34,8 @@ class EndpointStatus:
     lateness_ms: float | None = None
     #: The open maintenance window's text, if any.
     maintenance: str | None = None
+    #: Who acknowledged it, when and why (alerts stop until it is UP again), if anyone.
+    ack: Ack | None = None
 
     @property
     def name(self) -> str:
@@ -61,6 +64,7 @@ class Slot:
     generation: int = 0
     probes: int = 0
     last_lateness_ms: float | None = None
+    ack: Ack | None = None
 
     @property
     def name(self) -> str:
@@ -78,6 +82,7 @@ class Slot:
             probes=self.probes,
             lateness_ms=self.last_lateness_ms,
             maintenance=t.maintenance,
+            ack=self.ack,
         )
 
     def remember(self, result: ProbeResult) -> None:
