@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gatewatch.checklist import Redactor, render_report
+from gatewatch.checklist.past import from_history
 from gatewatch.cli.watch import format_message
 from gatewatch.monitor import Acknowledged, Alert, History, Message, Monitor, State, StateChanged
 from gatewatch.monitor.notify import Notifier
@@ -89,5 +91,18 @@ def test_acknowledged_kept_across_a_restart_and_cleared_when_up(tmp_path: Path) 
     with History(path) as history:
         assert history.open_acks() == {}
         assert [a.by for a in history.acks("bad", datetime(2000, 1, 1, tzinfo=UTC))] == ["alice"]
+        past = from_history(history, "bad", now=datetime.now(UTC))
+    bad = endpoint("bad")
+    report = render_report(
+        bad,
+        result=None,
+        past=past,
+        steps=(),
+        results={},
+        progress=None,
+        redactor=Redactor.for_endpoint(bad, {}),
+        generated_at=datetime.now(UTC),
+    )
+    assert "## Acknowledged" in report and "| alice | failing over the database |" in report
 
 

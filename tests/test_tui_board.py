@@ -34,6 +34,7 @@ def make_app(tmp_path: Path, *, empty: bool = False) -> tuple[GatewatchApp, Fake
         start_engine=False,
         uptime_interval=3600,
         tick_interval=3600,
+        user="alice",
     )
     return app, engine
 
@@ -199,3 +200,35 @@ async def test_the_add_form_keeps_a_tab_typed_at_paste_speed(tmp_path: Path) -> 
         await pilot.pause()
         assert form.query_one("#field-name", Input).value == "shop"
         assert form.query_one("#field-url", Input).value == "http://x.example"
+
+
+async def test_A_acknowledges_a_failing_endpoint_with_who_when_and_why(tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from gatewatch.tui.screens.ack_prompt import AckPrompt
+
+    app, engine = make_app(tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        engine.publish(messages(cases()))
+        app.drain()
+        await pilot.pause()
+        app.board.table.restore_cursor("checkout")
+        await pilot.press("A")
+        assert isinstance(app.screen, AckPrompt)
+        await pilot.press("enter")  # no reason: not acknowledged, still asking
+        assert isinstance(app.screen, AckPrompt)
+        app.screen.query_one(Input).value = "failing over the database"
+        await pilot.press("enter")
+        app.drain()  # the engine's answer (the fake answers at once, as the monitor would)
+        await pilot.pause()
+        assert ("acknowledge", ("checkout", "alice", "failing over the database")) in engine.calls
+        ack = app.state.rows["checkout"].ack
+        assert ack is not None and ack.by == "alice"
+        line = next(line for line in table_lines(app.board) if " checkout " in line)
+        assert "✓ ACK alice 0s: failing over the database" in line
+        inspector = str(app.board.query_one("#inspector", Static).render())
+        assert "✓ ACK alice" in inspector
+        app.board.table.restore_cursor("shop")
+        await pilot.press("A")  # healthy: nothing to hold
+        assert isinstance(app.screen, BoardScreen)
+        assert any("not failing" in n.message for n in app._notifications)

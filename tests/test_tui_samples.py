@@ -17,6 +17,8 @@ from typing import Any
 from gatewatch import watchlist as wl
 from gatewatch.model import Endpoint, Hop, ProbeResult, Response, Verdict
 from gatewatch.monitor import (
+    Ack,
+    Acknowledged,
     EndpointStatus,
     History,
     LocalProblem,
@@ -101,6 +103,10 @@ class FakeEngine:
 
     def probe_now(self, name: str) -> concurrent.futures.Future[None]:
         return self._record("probe_now", name)
+
+    def acknowledge(self, name: str, by: str, reason: str) -> concurrent.futures.Future[None]:
+        self.publish([Acknowledged(Ack(endpoint=name, by=by, reason=reason, at=NOW))])
+        return self._record("acknowledge", (name, by, reason))
 
 
 def event(name: str, before: State, after: State, reason: str, ago: float = 0) -> TransitionEvent:

@@ -8,6 +8,7 @@ checking the new pictures by eye.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ import pytest
 from textual.pilot import Pilot
 
 from gatewatch.model import Endpoint
-from gatewatch.monitor import Message, ProbeCompleted, State, StateChanged
+from gatewatch.monitor import Ack, Acknowledged, Message, ProbeCompleted, State, StateChanged
 from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.screens import endpoint_form
 from snapshot_support import SnapCompare
 from test_tui_samples import (
+    NOW,
     FakeEngine,
     cases,
     clock,
@@ -44,8 +46,8 @@ QUEUE = Endpoint(name="queue", url="https://queue.example/health")
 
 
 def incident() -> list[Message]:
-    """A flapping endpoint (good and failed probes in turn: the Recent column) and one just
-    added that already got a 502 (PENDING, but it says why)."""
+    """A flapping endpoint (good and failed probes in turn: the Recent column), one just
+    added that already got a 502 (PENDING, but it says why), and checkout acknowledged."""
     out: list[Message] = [
         StateChanged(event(FEED.name, State.UP, State.FLAPPING, "flapping", 120)),
     ]
@@ -54,6 +56,9 @@ def incident() -> list[Message]:
         good = healthy(FEED.name, FEED.url, 20.0 + 5 * i)
         out.append(ProbeCompleted(FEED.name, bad if i % 2 else good, State.FLAPPING))
     out.append(ProbeCompleted(QUEUE.name, gateway_502(QUEUE.name, QUEUE.url), State.PENDING))
+    two_minutes_ago = NOW - timedelta(minutes=2)
+    ack = Ack(endpoint="checkout", by="alice", reason="failing over the DB", at=two_minutes_ago)
+    out.append(Acknowledged(ack))
     return out
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from gatewatch.model import HOP_NAMES, Endpoint, ProbeResult
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.records import ReplayEntry
 from gatewatch.monitor.state import State, TransitionEvent
 
@@ -102,6 +103,8 @@ class Row:
     maintenance: str | None = None
     #: The status code the history recorded (a replayed result has no response).
     recorded_status: int | None = None
+    #: Who acknowledged it, when and why (the engine holds its alerts until it is UP).
+    ack: Ack | None = None
 
     @property
     def name(self) -> str:
@@ -170,6 +173,7 @@ def from_status(status: Any) -> Row:
         result=result,
         samples=samples,
         maintenance=status.maintenance,
+        ack=getattr(status, "ack", None),
     )
 
 

@@ -26,6 +26,7 @@ from gatewatch.board.engine import Engine
 from gatewatch.board.rows import Row, from_status, with_result, with_transition
 from gatewatch.model import Endpoint
 from gatewatch.monitor import (
+    Acknowledged,
     AlertFailed,
     EndpointStatus,
     History,
@@ -96,8 +97,11 @@ class BoardState:
         engine: Engine,
         *,
         clock: Callable[[], datetime] | None = None,
+        user: str = "someone",
     ) -> None:
         self.watchlist = watchlist
+        #: Who acknowledges from this board (``$USER``, given by the app).
+        self.user = user
         self.saved = watchlist
         self.engine = engine
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -165,6 +169,18 @@ class BoardState:
             elif isinstance(message, HistoryUnavailable):
                 self.history_failure = message.reason
                 changes.banners = True
+            elif isinstance(message, Acknowledged):
+                ack = message.ack
+                row = self._rows.get(ack.endpoint)
+                if row is None:
+                    continue
+                self._rows[row.name] = replace(row, ack=ack if message.active else None)
+                changes.results.add(row.name)
+                if not message.active:
+                    changes.notices.append(
+                        visible(f"{ack.endpoint}: acknowledgement by {ack.by} ended "
+                                f"({message.reason or 'cleared'})")
+                    )
             elif isinstance(message, AlertFailed):
                 changes.alerts.append(visible(f"alert to {message.sink} failed: {message.reason}"))
         return changes
@@ -260,6 +276,16 @@ class BoardState:
     def resume_all(self) -> Changes:
         self.engine.resume_all()
         return Changes(notices=["resumed every endpoint"])
+
+    def acknowledge(self, name: str, reason: str) -> Changes:
+        """``user`` has ``name`` in hand, for ``reason``: its alerts stop while the checks go
+        on, until it is UP again. The row shows it when the engine confirms."""
+        if name not in self._rows:
+            return Changes()
+        self.engine.acknowledge(name, self.user, reason)
+        return Changes(
+            notices=[f"acknowledged {visible(name)}: alerts held until it is UP again"]
+        )
 
     def probe_now(self, name: str) -> Changes:
         if name not in self._rows:

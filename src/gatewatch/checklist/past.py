@@ -10,10 +10,11 @@ callers on an event loop run it in a thread.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from gatewatch.model import ProbeResult
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.history import History
 from gatewatch.monitor.state import TransitionEvent
 
@@ -25,10 +26,12 @@ EVENT_WINDOW = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Past:
-    """Recent probes of one endpoint (oldest first) and its state changes (oldest first)."""
+    """Recent probes of one endpoint (oldest first), its state changes and who acknowledged
+    it (oldest first)."""
 
     results: tuple[ProbeResult, ...] = ()
     events: tuple[TransitionEvent, ...] = ()
+    acks: tuple[Ack, ...] = ()
 
     @classmethod
     def of(
@@ -57,4 +60,5 @@ def from_history(
     ``endpoint``. Blocks on SQLite: call it from a thread, never from the UI loop."""
     records = history.last_results(endpoint, recent)
     events = history.events(now - event_window, now, endpoint=endpoint)
-    return Past.of((r.to_result() for r in records), events)
+    acks = tuple(history.acks(endpoint, now - event_window))
+    return replace(Past.of((r.to_result() for r in records), events), acks=acks)

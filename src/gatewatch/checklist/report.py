@@ -229,6 +229,15 @@ def _events(past: Past) -> list[str]:
     return out
 
 
+def _acks(past: Past) -> list[str]:
+    if not past.acks:
+        return []
+    out = ["## Acknowledged", "", "| time | by | reason |", "|---|---|---|"]
+    for ack in past.acks[-10:]:
+        out.append(f"| {format_time(ack.at)} | {cell(ack.by, 60)} | {cell(ack.reason, 200)} |")
+    return out
+
+
 def render_report(
     endpoint: Endpoint,
     *,
@@ -247,6 +256,7 @@ def render_report(
         _verdict(result),
         _steps(steps, results, progress),
         _probes(probe_rows(past, result, results.values())),
+        _acks(past),
         _events(past),
         ["## Reproduce", "", fenced(curl_command(endpoint, result, redactor), "sh"),
          *_asked(endpoint, result, redactor)],

@@ -51,6 +51,17 @@ from gatewatch.tui.settings import Settings, default_config_dir, load_settings, 
 UPTIME_WINDOW = 86400.0
 
 
+def current_user() -> str:
+    """Who acknowledges from this board: ``$USER`` (or the login name)."""
+    import getpass
+    import os
+
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except Exception:  # no USER and no passwd entry (a bare container)
+        return "someone"
+
+
 class GatewatchApp(App[int]):
     """The board over one watchlist and one engine."""
 
@@ -72,10 +83,11 @@ class GatewatchApp(App[int]):
         tick_interval: float = 5.0,
         checklists: ProgressStore | None = None,
         on_engine_started: Callable[[], None] | None = None,
+        user: str | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
-        self.state = BoardState(watchlist, engine, clock=clock)
+        self.state = BoardState(watchlist, engine, clock=clock, user=user or current_user())
         self.inbox = Inbox()
         #: The checklists' progress (marks, notes, results), shared by every checklist screen
         #: this app opens, so a check that finishes after its screen closed is not lost.

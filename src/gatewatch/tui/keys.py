@@ -76,6 +76,15 @@ BOARD: tuple[Binding, ...] = (
         id="board.probe_now",
     ),
     Binding(
+        "A",
+        "acknowledge",
+        "Ack",
+        tooltip="Acknowledge the selected failing endpoint, with a reason: its alerts stop, "
+        "its checks go on, until it is UP again",
+        key_display="A",
+        id="board.acknowledge",
+    ),
+    Binding(
         "a", "add", "Add", show=False, tooltip="Add an endpoint to the watchlist", id="board.add"
     ),
     Binding(
@@ -133,6 +142,14 @@ DETAIL: tuple[Binding, ...] = (
         "p", "pause", "Pause", tooltip="Pause or resume probing this endpoint", id="detail.pause"
     ),
     Binding("e", "edit", "Edit", tooltip="Edit this endpoint", id="detail.edit"),
+    Binding(
+        "A",
+        "acknowledge",
+        "Ack",
+        tooltip="Acknowledge this endpoint, with a reason (alerts stop until it is UP again)",
+        key_display="A",
+        id="detail.acknowledge",
+    ),
     Binding(
         "c",
         "checklist",
@@ -197,6 +214,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("Pause all endpoints", "Stop probing everything", "pause_all_now"),
     Command("Resume all endpoints", "Start probing everything again", "resume_all_now"),
     Command("Probe now", "Probe the selected endpoint at once", "probe_now"),
+    Command(
+        "Acknowledge endpoint",
+        "Hold the selected endpoint's alerts, with a reason, until it is UP again",
+        "acknowledge",
+    ),
     Command("Add endpoint", "Add an endpoint to the watchlist", "add"),
     Command("Edit endpoint", "Edit the selected endpoint", "edit"),
     Command("Delete endpoint", "Remove the selected endpoint from the watchlist", "delete"),
@@ -265,6 +287,8 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("↯", "FLAPPING: changed state too often in the flap window"),
     ("‖", "PAUSED: not probed until resumed"),
     ("◷", "MAINT: in a maintenance window (probed, not alerted)"),
-    ("…", "PENDING: no verdict yet"),
+    ("…", "PENDING: too few probes to decide a state (its last verdict is shown)"),
+    ("✓ ACK", "acknowledged: who, when, why; alerts held until UP again"),
+    ("✖ in Recent", "a failed probe (bars are good probes' times)"),
     ("·", "hop skipped (did not run, or nothing to do: no TLS, no proxy)"),
 )

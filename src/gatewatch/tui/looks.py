@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.color import Color
 from textual.content import Content
 
-from gatewatch.model import Hop, HopStatus, ProbeResult
+from gatewatch.model import Hop, HopStatus, ProbeResult, format_time
+from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.state import State
+from gatewatch.text import one_line
 from gatewatch.tui import format as fmt
 
 Piece = tuple[str, str]
@@ -75,6 +78,13 @@ HOP_SHORT: Mapping[str, str] = {
 
 def state_look(state: State | None) -> Look:
     return STATE_LOOKS.get(state, STATE_LOOKS[None])
+
+
+def ack_pieces(ack: Ack, now: datetime | None, *, short: bool = False) -> list[Piece]:
+    """``✓ ACK alice 3m: failing over the DB`` — who, when, why (untrusted: made visible)."""
+    age = fmt.ago((now - ack.at).total_seconds()) if now is not None else format_time(ack.at)
+    head = f"✓ ACK {one_line(ack.by, 20)} {age}"
+    return [(head, "info bold"), (": " + one_line(ack.reason, 40 if short else 200), "info")]
 
 
 # --------------------------------------------------------------------------- piece builders

@@ -44,9 +44,9 @@ from gatewatch.monitor import State
 from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import keys, theming
-from gatewatch.tui.looks import Palette, state_look, to_content
+from gatewatch.tui.looks import Palette, ack_pieces, state_look, to_content
 from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist, OpenDetail
-from gatewatch.tui.screens.board_edits import EditActions
+from gatewatch.tui.screens.board_edits import EditActions, acknowledge_endpoint
 from gatewatch.tui.screens.replay_prompt import ReplayPrompt
 from gatewatch.tui.widgets.banner import Banner
 from gatewatch.tui.widgets.board_cells import CellLook
@@ -55,12 +55,13 @@ from gatewatch.tui.widgets.board_table import BoardTable
 #: Orders that a new result (not only a state change) can change.
 MOVES_WITH_RESULTS = frozenset({"code", "latency", "failures", "uptime", "since", "verdict"})
 #: Actions that need a selected endpoint; those that change it are off in replay.
-NEEDS_ROW = {"detail", "edit", "delete", "pause", "probe_now", "checklist"}
+NEEDS_ROW = {"detail", "edit", "delete", "pause", "probe_now", "checklist", "acknowledge"}
 LIVE_ONLY = {"edit", "delete", "add", "pause_all", "checklist"}
 #: Keys that cannot apply to the past: in replay they say so instead of doing nothing.
 NOT_IN_REPLAY = {
     "probe_now": "replay shows the past: nothing to probe (esc returns to live)",
     "pause": "replay shows the past: nothing to pause (esc returns to live)",
+    "acknowledge": "replay shows the past: acknowledge live (esc returns to live)",
 }
 FILTER_DELAY = 0.15
 
@@ -278,6 +279,8 @@ class BoardScreen(EditActions, Screen[None]):
             ("  ", ""),
             (visible(redact_url(row.endpoint.url)), ""),
         ]
+        if row.ack is not None:
+            pieces += [("  ", ""), *ack_pieces(row.ack, self.state.now())]
         if row.summary:
             pieces += [
                 ("  — ", "dim"),
@@ -444,6 +447,12 @@ class BoardScreen(EditActions, Screen[None]):
             return False
         self.notify(NOT_IN_REPLAY[action], severity="warning")
         return True
+
+    def action_acknowledge(self) -> None:
+        if self._in_replay("acknowledge"):
+            return
+        if (name := self.table.highlighted_name) is not None:
+            acknowledge_endpoint(self, self.state, name)
 
     def action_probe_now(self) -> None:
         if self._in_replay("probe_now"):

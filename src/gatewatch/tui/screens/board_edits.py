@@ -18,9 +18,11 @@ from textual.screen import Screen
 
 from gatewatch import watchlist as wl
 from gatewatch.board import BoardModel, Changes
+from gatewatch.board.rows import UNHEALTHY
 from gatewatch.model import Endpoint
 from gatewatch.text import visible
 from gatewatch.tui.messages import Commanded
+from gatewatch.tui.screens.ack_prompt import AckPrompt
 from gatewatch.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 from gatewatch.tui.screens.endpoint_form import EndpointForm
 
@@ -59,6 +61,24 @@ def edit_endpoint(
             then(endpoint.name)
 
     screen.app.push_screen(EndpointForm(state.watchlist, original), edited)
+
+
+def acknowledge_endpoint(screen: Screen[Any], state: BoardModel, name: str) -> None:
+    """Ask why, then acknowledge ``name`` as the board's user; a healthy one is refused
+    with a word (there is nothing to hold)."""
+    row = state.rows.get(name)
+    if row is None:
+        return
+    failing = row.state in UNHEALTHY or (row.result is not None and not row.result.ok)
+    if not failing:
+        screen.notify(f"{visible(name)} is not failing: nothing to acknowledge", markup=False)
+        return
+
+    def answered(reason: str | None) -> None:
+        if reason:
+            screen.post_message(Commanded(state.acknowledge(name, reason)))
+
+    screen.app.push_screen(AckPrompt(name, state.user), answered)
 
 
 class EditActions(_Base):

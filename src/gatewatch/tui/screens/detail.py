@@ -29,7 +29,7 @@ from gatewatch.tui import keys
 from gatewatch.tui.looks import hop_strip_wide, to_content
 from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist
 from gatewatch.tui.screens import detail_parts as parts
-from gatewatch.tui.screens.board_edits import edit_endpoint
+from gatewatch.tui.screens.board_edits import acknowledge_endpoint, edit_endpoint
 from gatewatch.tui.widgets.hop_chart import HopChart
 from gatewatch.tui.widgets.waterfall import Waterfall
 
@@ -208,6 +208,10 @@ class DetailScreen(Screen[None]):
 
     def action_checklist(self) -> None:
         self.post_message(OpenChecklist(self.row.name))
+
+    def action_acknowledge(self) -> None:
+        if not self._in_replay("acknowledge"):
+            acknowledge_endpoint(self, self.state, self.row.name)
 
     def action_probe_now(self) -> None:
         if not self._in_replay("probe"):

@@ -19,7 +19,7 @@ from gatewatch.monitor import TransitionEvent
 from gatewatch.secrets import redact_header, redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
-from gatewatch.tui.looks import Piece, state_look, state_pieces, to_content
+from gatewatch.tui.looks import Piece, ack_pieces, state_look, state_pieces, to_content
 from gatewatch.tui.widgets.facts import address_lines, hop_facts, side_lines
 
 BODY_LINES = 24
@@ -65,7 +65,10 @@ def header(row: Row, now: datetime | None, replay_at: datetime | None) -> Conten
         second.append((f"  {look.word} for {ago}", "dim"))
     if row.maintenance:
         second.append((f"  maintenance: {one_line(row.maintenance, 80)}", "$status-info"))
-    return join([first, second])
+    lines = [first, second]
+    if row.ack is not None:
+        lines.append([*ack_pieces(row.ack, now), ("  (alerts held until UP again)", "dim")])
+    return join(lines)
 
 
 def verdict(result: ProbeResult | None) -> Content:

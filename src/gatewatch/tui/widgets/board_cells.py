@@ -20,7 +20,14 @@ from gatewatch.board.rows import UNHEALTHY, Row, Sample
 from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
-from gatewatch.tui.looks import Palette, Piece, hop_strip_compact, state_pieces, to_text
+from gatewatch.tui.looks import (
+    Palette,
+    Piece,
+    ack_pieces,
+    hop_strip_compact,
+    state_pieces,
+    to_text,
+)
 
 
 @dataclass(frozen=True)
@@ -158,7 +165,12 @@ def _verdict(row: Row, look: CellLook) -> Text:
     summary = row.summary
     failed = row.result is not None and not row.result.ok
     role = "down" if row.state in UNHEALTHY or failed else "degraded"
-    return to_text([(one_line(summary, 200), role)] if summary else [], look.palette)
+    pieces: list[Piece] = []
+    if row.ack is not None:  # who has it comes first: the next engineer reads that first
+        pieces += [*ack_pieces(row.ack, look.now, short=True), ("  ", "")]
+    if summary:
+        pieces.append((one_line(summary, 200), role))
+    return to_text(pieces, look.palette)
 
 
 def _url(row: Row, look: CellLook) -> Text:
@@ -183,7 +195,10 @@ CELLS: dict[str, tuple[Draw, Key]] = {
     "spark": (_spark, lambda row, look: row.samples[-SPARK_SAMPLES:]),
     "uptime": (_uptime, lambda row, look: row.uptime),
     "since": (_since_cell, lambda row, look: _since(row, look.now)),
-    "verdict": (_verdict, lambda row, look: (row.state, row.summary, _result_key(row))),
+    "verdict": (
+        _verdict,
+        lambda row, look: (row.state, row.summary, _result_key(row), row.ack, _ack_age(row, look)),
+    ),
     "url": (_url, lambda row, look: row.endpoint.url),
 }
 
@@ -206,6 +221,12 @@ def needs(rows: Iterable[Row]) -> dict[str, int]:
         summary = max(summary, len(row.summary or ""))
         url = max(url, len(row.endpoint.url))
     return {"name": name, "verdict": summary, "url": url}
+
+
+def _ack_age(row: Row, look: CellLook) -> str | None:
+    if row.ack is None or look.now is None:
+        return None
+    return fmt.ago((look.now - row.ack.at).total_seconds())
 
 
 def _since(row: Row, now: datetime | None) -> str:
