@@ -232,3 +232,13 @@ async def test_A_acknowledges_a_failing_endpoint_with_who_when_and_why(tmp_path:
         await pilot.press("A")  # healthy: nothing to hold
         assert isinstance(app.screen, BoardScreen)
         assert any("not failing" in n.message for n in app._notifications)
+
+
+def test_one_endpoint_is_not_endpoints() -> None:
+    from gatewatch.tui import format as fmt
+
+    assert [fmt.count(n, "endpoint") for n in (0, 1, 2)] == [
+        "0 endpoints",
+        "1 endpoint",
+        "2 endpoints",
+    ]

@@ -111,3 +111,8 @@ def parse_moment(text: str, now: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=local_now.tzinfo)
     return moment
+
+
+def count(n: int, noun: str) -> str:
+    """``1 endpoint``, ``2 endpoints``: the plural only when there are several (or none)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

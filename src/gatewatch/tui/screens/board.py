@@ -43,6 +43,7 @@ from gatewatch.model import format_time
 from gatewatch.monitor import State
 from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
+from gatewatch.tui import format as fmt
 from gatewatch.tui import keys, theming
 from gatewatch.tui.looks import Palette, ack_pieces, state_look, to_content
 from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist, OpenDetail
@@ -247,7 +248,9 @@ class BoardScreen(EditActions, Screen[None]):
         pieces: list[tuple[str, str]] = [("REPLAY  " if self.replay_at else "", "reverse bold")]
         pieces.append(
             (
-                f"{len(rows)} of {total} endpoints" if self.query_text else f"{total} endpoints",
+                f"{len(rows)} of {fmt.count(total, 'endpoint')}"
+                if self.query_text
+                else fmt.count(total, "endpoint"),
                 "bold",
             )
         )
