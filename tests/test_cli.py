@@ -97,7 +97,28 @@ def test_check_runs_a_watchlist(lab: Lab, tmp_path: Path) -> None:
 def test_check_all_healthy_exit_0(lab: Lab, tmp_path: Path) -> None:
     path = tmp_path / "watchlist.toml"
     path.write_text(f'version = 1\n[[endpoint]]\nname = "good"\nurl = "{lab.url("/ok")}"\n')
-    assert run("check", str(path))[0] == 0
+    code, out, _ = run("check", str(path))
+    assert code == 0 and out.rstrip().splitlines()[-1] == "1 endpoint healthy"
+
+
+def test_check_ends_with_one_line_and_brief_is_a_table(lab: Lab, tmp_path: Path) -> None:
+    path = tmp_path / "watchlist.toml"
+    path.write_text(
+        "version = 1\n[defaults]\ntimeout = \"3s\"\n"
+        f'[[endpoint]]\nname = "good"\nurl = "{lab.url("/ok")}"\n'
+        f'[[endpoint]]\nname = "gone"\nurl = "http://127.0.0.1:{lab.refused_port}/x"\n'
+        f'[[endpoint]]\nname = "busy"\nurl = "{lab.url("/status/503")}"\n'
+    )
+    code, out, _ = run("check", str(path))
+    last = out.rstrip().splitlines()[-1]
+    assert code == 1 and last.startswith("2 of 3 endpoints unhealthy: gone (network/refused), ")
+    assert "busy (" in last and "good" not in last
+    code, out, _ = run("check", str(path), "--brief")
+    lines = out.rstrip().splitlines()
+    assert code == 1 and len(lines) == 5  # header, three endpoints, the summary line
+    assert lines[0].split()[:3] == ["NAME", "HTTP", "TIME"]
+    assert lines[1].startswith("FAIL") and lines[3].startswith("ok    good  200")
+    assert lines[-1] == last
 
 
 def test_check_malformed_watchlist_names_file_line_key(tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="watchlist TOML (default: $GATEWATCH_WATCHLIST or the config dir)",
     )
     c.add_argument("--json", action="store_true", help="print a JSON list")
+    c.add_argument(
+        "--brief", action="store_true", help="one line per endpoint instead of every hop"
+    )
     c.add_argument("--concurrency", type=int, default=20)
     from gatewatch.cli.diagnose import add_http_version_options
 
