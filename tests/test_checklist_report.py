@@ -123,7 +123,7 @@ def secret_args(lab: Lab) -> tuple[list[str], dict[str, str]]:
 def test_no_secret_in_the_report_json_curl_or_clipboard(lab: Lab, tmp_path: Path) -> None:
     argv, environ = secret_args(lab)
     report = tmp_path / "report.md"
-    code, text, err = diagnose([*argv, "--report", str(report)], environ, out=Tty())
+    code, text, err = diagnose([*argv, "--report", str(report), "--print"], environ, out=Tty())
     assert code == 1
     assert report.read_text() in text  # stdout: the report, then the OSC 52 sequence
     sequence = text[text.index("\x1b]52;c;") :]
@@ -225,6 +225,7 @@ async def test_hostile_server_text_stays_text(lab: Lab, tmp_path: Path) -> None:
                 "0",
                 "--report",
                 str(tmp_path / "r.md"),
+                "--print",
             ]
         )
         code = await asyncio.to_thread(run_diagnose_command, args, out, err, environ={})
@@ -260,8 +261,21 @@ def test_diagnose_healthy_exit_0_with_json(lab: Lab, tmp_path: Path) -> None:
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
 
 
+def test_diagnose_prints_the_verdict_steps_and_report_path(lab: Lab, tmp_path: Path) -> None:
+    path = tmp_path / "r.md"
+    code, text, _ = diagnose([lab.url("/status/502"), "--report", str(path)])
+    lines = text.rstrip().splitlines()
+    assert code == 1 and len(lines) < 20
+    assert lines[0].startswith("127.0.0.1: ") and "/" in lines[0].split()[1]
+    retry = next(line for line in lines if ". Retry " in line)
+    assert "FAIL" in retry and "persistent: 2 of 2 probes failed" in retry
+    assert lines[-1] == f"report: {path}" and path.read_text().startswith("# Incident report")
+
+
 def test_diagnose_unhealthy_exit_1_and_markdown(lab: Lab, tmp_path: Path) -> None:
-    code, text, _ = diagnose([lab.url("/status/502"), "--report", str(tmp_path / "r.md")])
+    code, text, _ = diagnose(
+        [lab.url("/status/502"), "--report", str(tmp_path / "r.md"), "--print"]
+    )
     assert code == 1
     assert text.startswith("# Incident report: 127.0.0.1")
     for heading in ("## Verdict", "## Checklist", "## Recent probes", "## Reproduce"):

@@ -36,6 +36,8 @@ from gatewatch.text import one_line, visible
 
 #: Rows of the recent-probes table.
 TABLE_ROWS = 25
+#: The one word for each outcome, in the report, on the checklist screen and in ``diagnose``
+#: (the JSON keeps the lowercase ids).
 OUTCOME_WORDS = {
     "pass": "PASS",
     "warn": "WARN",

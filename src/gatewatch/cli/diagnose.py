@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gatewatch.checklist.settings import CheckSettings
 from gatewatch.model import Endpoint
-from gatewatch.text import dumps, visible
+from gatewatch.text import dumps, one_line, visible
 
 if TYPE_CHECKING:
     from gatewatch.checklist.past import Past
@@ -110,6 +110,12 @@ def add_diagnose_parser(
     )
     add_probe_options(p)
     p.add_argument("--json", action="store_true", help="print the steps and verdict as JSON")
+    p.add_argument(
+        "--print",
+        action="store_true",
+        dest="print_report",
+        help="print the whole report (by default: the verdict, the steps and the report's path)",
+    )
     p.add_argument(
         "--report",
         metavar="PATH",
@@ -303,15 +309,40 @@ def _emit(
             generated_at=diagnosis.generated_at,
         )
         out.write(dumps(payload, indent=2) + "\n")
-    else:
+    elif args.print_report:
         out.write(report)
-    if written:
+    else:
+        out.write(summary_text(diagnosis, written) + "\n")
+    if written and (args.json or args.print_report):
         err.write(f"report written to {visible(written)}\n")
     if out.isatty():
         out.write(osc52(report, tmux="TMUX" in env))
         out.flush()
         err.write("report copied to the clipboard (OSC 52)\n")
     return status
+
+
+def summary_text(diagnosis: Diagnosis, report: str | None) -> str:
+    """What ``diagnose`` prints by default: the verdict, one line per step, the report's
+    path. The report itself (some 200 lines) is in the file, and on stdout with --print."""
+    from gatewatch.checklist.report import OUTCOME_WORDS
+
+    result = diagnosis.result
+    verdict = result.verdict
+    name = visible(result.name)
+    if verdict is None or verdict.healthy:
+        head = f"{name}: healthy" + (f" — {one_line(verdict.summary)}" if verdict else "")
+    else:
+        head = f"{name}: {verdict.cause}/{verdict.kind or '-'} — {one_line(verdict.summary)}"
+    lines = [head, ""]
+    width = max(len(step.title) for step in diagnosis.steps) if diagnosis.steps else 0
+    for i, step in enumerate(diagnosis.steps, 1):
+        found = diagnosis.results.get(step.id)
+        word = OUTCOME_WORDS[found.outcome] if found else "not run"
+        summary = one_line(found.summary, 120) if found else ""
+        lines.append(f"{i}. {step.title:<{width}}  {word:<12}  {summary}".rstrip())
+    lines += ["", f"report: {visible(report)}" if report else "report: not written"]
+    return "\n".join(lines)
 
 
 def cmd_diagnose(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -57,6 +57,7 @@ from gatewatch.checklist import (
 )
 from gatewatch.checklist.context import utc_now
 from gatewatch.checklist.queue import CheckQueue
+from gatewatch.checklist.report import OUTCOME_WORDS
 from gatewatch.checklist.runner import ProberFactory, default_prober
 from gatewatch.checklist.steps import Step
 from gatewatch.model import Endpoint, ProbeResult, format_time
@@ -70,11 +71,11 @@ NOTE_SAVE_DELAY = 0.8
 
 #: How each check outcome (and a step's run state) looks: symbol, word, colour role.
 OUTCOME_LOOKS: Mapping[str | None, Look] = {
-    "pass": Look("✔", "PASS", "up"),
-    "warn": Look("▲", "WARN", "degraded bold"),
-    "fail": Look("✖", "FAIL", "down bold"),
-    "inconclusive": Look("?", "UNSURE", "muted"),
-    "not_applicable": Look("·", "N/A", "muted"),
+    "pass": Look("✔", OUTCOME_WORDS["pass"], "up"),
+    "warn": Look("▲", OUTCOME_WORDS["warn"], "degraded bold"),
+    "fail": Look("✖", OUTCOME_WORDS["fail"], "down bold"),
+    "inconclusive": Look("?", OUTCOME_WORDS["inconclusive"], "muted"),
+    "not_applicable": Look("·", OUTCOME_WORDS["not_applicable"], "muted"),
     "running": Look("◌", "RUNNING", "info bold"),
     "queued": Look("…", "QUEUED", "info"),
     None: Look(" ", "not run", "muted"),
@@ -84,7 +85,7 @@ MARK_LOOKS: Mapping[str | None, Piece] = {
     "skipped": ("☐ skipped", "muted"),
     None: ("", ""),
 }
-WORD_WIDTH = 8
+WORD_WIDTH = 12
 
 
 @dataclass(frozen=True)
