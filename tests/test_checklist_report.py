@@ -296,9 +296,22 @@ def test_diagnose_reads_the_monitors_history(lab: Lab, tmp_path: Path) -> None:
     code, payload, _ = diagnose([*argv, "--report", str(tmp_path / "r.md")], clock=lambda: FIXED)
     assert code == 0
     load = next(s for s in json.loads(payload)["steps"] if s["id"] == "load")
-    assert load["facts"]["probes"] == 7 and load["outcome"] == "pass"
+    # 6 from the history, the probe that opened the checklist, and the Retry step's 2
+    assert load["facts"]["probes"] == 9 and load["outcome"] == "pass"
     code, _, err = diagnose([*argv[:3], "--history", str(tmp_path / "missing.sqlite3")])
     assert code == 2 and "no such file" in err
+
+
+def test_load_counts_the_retries_and_does_not_blame_load_for_a_refused_port(
+    lab: Lab, tmp_path: Path
+) -> None:
+    url = f"http://127.0.0.1:{lab.refused_port}/health"
+    code, payload, _ = diagnose([url, "--json", "--report", str(tmp_path / "r.md")])
+    steps = {s["id"]: s for s in json.loads(payload)["steps"]}
+    assert code == 1 and steps["retry"]["outcome"] == "fail"
+    load = steps["load"]
+    assert load["outcome"] == "not_applicable" and load["facts"]["probes"] == 3
+    assert "not a load problem" in load["summary"] and "refused" in load["summary"]
 
 
 @pytest.mark.parametrize(

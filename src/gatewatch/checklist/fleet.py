@@ -34,6 +34,30 @@ TREND_MARGIN_MS = 50.0
 OVERLOAD_KINDS = frozenset(
     {"rate_limited", "unavailable", "slow", "intermittent", "gateway_overloaded"}
 )
+#: Failures load does not cause: a refused port, a missing name, a bad certificate, a wrong
+#: answer. When every failure is one of these, the Load step says so instead of blaming load.
+NOT_LOAD_KINDS = frozenset(
+    {
+        "refused",
+        "upstream_refused",
+        "proxy_refused",
+        "proxy_auth_required",
+        "nxdomain",
+        "servfail",
+        "no_answer",
+        "expired",
+        "not_yet_valid",
+        "self_signed",
+        "unknown_ca",
+        "hostname_mismatch",
+        "handshake_failed",
+        "unexpected_status",
+        "body_mismatch",
+        "config_error",
+        "gateway_misconfigured",
+        "blocked",
+    }
+)
 
 _VERSION = re.compile(r"([A-Za-z][\w.+-]*)/(\d[\w.+-]*)")
 #: Response headers that name software and versions.
@@ -81,9 +105,17 @@ async def check_load(ctx: CheckContext) -> Finding:
     every = await ctx.every_address()
     window = _window(ctx, current)
     failed = [r for r in window if not r.ok]
-    rate = len(failed) / len(window)
-    evidence: list[str] = [f"{len(failed)} of the last {len(window)} probes failed ({rate:.0%})"]
-    kinds = Counter(k for r in failed if (k := kind_of(r)))
+    # The Retry step's probes count too: "too few probes" right after five is a contradiction.
+    retry = ctx.earlier.get("retry")
+    retried = list(retry.probes) if retry is not None else []
+    points = len(window) + len(retried)
+    failed_kinds = [kind_of(r) for r in failed] + [p.kind for p in retried if not p.ok]
+    rate = len(failed_kinds) / points
+    counted = f" (with the Retry step's {len(retried)})" if retried else ""
+    evidence: list[str] = [
+        f"{len(failed_kinds)} of the last {points} probes failed ({rate:.0%}){counted}"
+    ]
+    kinds = Counter(k for k in failed_kinds if k)
     if kinds:
         evidence.append("failures: " + ", ".join(f"{k} ×{n}" for k, n in kinds.most_common(4)))
     percentiles = _hop_percentiles(window)
@@ -93,8 +125,8 @@ async def check_load(ctx: CheckContext) -> Finding:
                 f"{hop} p50 {ms_text(values['p50'])}, p95 {ms_text(values['p95'] or 0.0)}"
             )
     facts: dict[str, Any] = {
-        "probes": len(window),
-        "failed": len(failed),
+        "probes": points,
+        "failed": len(failed_kinds),
         "error_rate": round(rate, 3),
         "hop_percentiles": percentiles,
     }
@@ -139,7 +171,17 @@ async def check_load(ctx: CheckContext) -> Finding:
     verdict = current.verdict
     if verdict is not None and verdict.kind in OVERLOAD_KINDS and not fail:
         warn.append(verdict.summary)
-    if len(window) >= MIN_POINTS:
+    not_load = bool(failed_kinds) and all(k in NOT_LOAD_KINDS for k in failed_kinds)
+    if not_load and not fail and not warn:
+        listed = ", ".join(f"{k} ×{n}" for k, n in kinds.most_common(3))
+        return Finding(
+            "not_applicable",
+            f"not a load problem: the failures ({listed}) are not what load causes",
+            evidence,
+            facts,
+            [],
+        )
+    if points >= MIN_POINTS:
         if rate >= FAIL_RATE:
             fail.append(f"{rate:.0%} of recent probes fail")
         elif rate >= WARN_RATE:
@@ -150,17 +192,15 @@ async def check_load(ctx: CheckContext) -> Finding:
         return Finding("fail", "; ".join(fail), evidence, facts, probes)
     if warn:
         return Finding("warn", "; ".join(warn), evidence, facts, probes)
-    if len(window) < MIN_POINTS:
+    if points < MIN_POINTS:
         return Finding(
             "inconclusive",
-            f"no sign of overload now, but {len(window)} probe(s) are too few for a trend",
+            f"no sign of overload now, but {points} probe(s) are too few for a trend",
             evidence,
             facts,
             probes,
         )
-    return Finding(
-        "pass", f"no sign of overload over {len(window)} probes", evidence, facts, probes
-    )
+    return Finding("pass", f"no sign of overload over {points} probes", evidence, facts, probes)
 
 
 # --------------------------------------------------------------------------- software
