@@ -333,6 +333,35 @@ async def test_garbage_keeps_the_raw_head(lab: Lab, prober: Prober) -> None:
     assert "THIS IS NOT HTTP" in result.hop("upstream").detail["raw_head"]
 
 
+@pytest.mark.parametrize(
+    ("path", "quoted", "what"),
+    [
+        ("/garbage", '"THIS IS NOT HTTP"', "(no HTTP status line)"),
+        ("/bad-status", '"HTTP/1.1 99x Weird"', "(an HTTP status line that does not parse)"),
+    ],
+)
+async def test_what_came_back_is_quoted_as_text_never_a_python_repr(
+    lab: Lab, prober: Prober, path: str, quoted: str, what: str
+) -> None:
+    from gatewatch.diagnose import annotate
+
+    result = annotate(await prober.probe(ep(lab.url(path))))
+    error = result.hop("upstream").error or ""
+    assert error.endswith(f"illegal status line: {quoted}") and "bytearray" not in error
+    assert result.verdict is not None
+    evidence = result.verdict.evidence
+    assert not any("bytearray" in line or "b'" in line for line in evidence)
+    assert any(line.endswith(what) for line in evidence)
+
+
+def test_reprs_become_quoted_text_with_controls_made_visible() -> None:
+    from gatewatch.probe.errors import without_reprs
+
+    assert without_reprs("bad: bytearray(b'HTTP/1.1 99x')") == 'bad: "HTTP/1.1 99x"'
+    assert without_reprs("bad: b'\\x1b[2J'") == 'bad: "␛[2J"'
+    assert without_reprs("no repr here") == "no repr here"
+
+
 async def test_expectations(lab: Lab, prober: Prober) -> None:
     ok = await prober.probe(ep(lab.url("/status/404"), expect_status=(404,)))
     assert ok.ok

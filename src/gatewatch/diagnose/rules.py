@@ -98,7 +98,15 @@ def no_response(ctx: Context) -> Verdict | None:
     evidence = [f"upstream: {clip(hop.error)}" if hop.error else f"no response: {kind}"]
     raw = hop.detail.get("raw_head")
     if raw:
-        evidence.append(f'first bytes received: "{clip(str(raw))}" (no HTTP status line)')
+        head = str(raw)
+        # "HTTP/1.1 99x Weird" is a status line, just not a valid one; "THIS IS NOT HTTP"
+        # is not one at all. Say which, so nobody hunts for a missing line that is there.
+        what = (
+            "an HTTP status line that does not parse"
+            if head.startswith("HTTP/")
+            else "no HTTP status line"
+        )
+        evidence.append(f'first bytes received: "{clip(head)}" ({what})')
     tiers: tuple[str, ...] = ()
     generator = None
     if kind == "upstream_invalid_response" and _nginx_in_front(ctx.history):

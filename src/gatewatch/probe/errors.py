@@ -25,7 +25,9 @@ h2 events httpcore raises with (``RemoteProtocolError(StreamReset)``,
 
 from __future__ import annotations
 
+import ast
 import errno
+import re
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ import httpx
 from gatewatch.model import HopName
 from gatewatch.probe.tls import verify_failure
 from gatewatch.probe.transport import H2NotNegotiated
+from gatewatch.text import visible
 
 UNREACHABLE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
@@ -329,7 +332,9 @@ def classify(
             )
         if remote is not None or protocol is not None:
             return Failure(
-                "upstream", "upstream_invalid_response", f"invalid HTTP response: {text[:160]}"
+                "upstream",
+                "upstream_invalid_response",
+                f"invalid HTTP response: {without_reprs(text)[:160]}",
             )
         if _first(exc, httpx.WriteError):
             return Failure(
@@ -350,6 +355,23 @@ def classify(
         return Failure("upstream", "truncated_body", f"body cut short: {_describe(exc)[:160]}")
 
     return Failure("upstream", "upstream_invalid_response", _describe(exc))
+
+
+_BYTES_REPR = re.compile(r"""(?:bytearray\()?b(?P<q>['"])(?P<body>(?:\\.|(?!(?P=q)).)*)(?P=q)\)?""")
+
+
+def without_reprs(text: str) -> str:
+    """h11's messages quote what it read as Python reprs (``bytearray(b'HTTP/1.1 99x')``);
+    an engineer reads the bytes as text in quotes: ``"HTTP/1.1 99x"``."""
+
+    def plain(match: re.Match[str]) -> str:
+        try:
+            raw = ast.literal_eval(f"b{match['q']}{match['body']}{match['q']}")
+        except (ValueError, SyntaxError):
+            return match[0]
+        return '"' + visible(bytes(raw).decode("latin-1")) + '"'
+
+    return _BYTES_REPR.sub(plain, text)
 
 
 def _describe(exc: BaseException) -> str:
