@@ -648,3 +648,10 @@ def test_flapping_404_keeps_its_kind() -> None:
     page = response(404, "Not Found", [("Server", "gunicorn")], "nope")
     verdict = diagnose(gateway_error(page), history=history("........."))
     assert verdict.kind == "unexpected_status"
+
+
+def test_haproxy_usual_timeouts_are_named_once() -> None:
+    from gatewatch.diagnose.timeouts import describe
+
+    line = describe("haproxy", 45_000, timed_out=True)
+    assert line.count("timeout server") == 1 and "timeout server (usual) 30 s or 60 s" in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -202,12 +203,20 @@ def test_hop_strip_has_symbols_and_times() -> None:
     assert len(text) == 29
 
 
-def test_waterfall_marks_the_failing_hop_in_time_order() -> None:
+def test_waterfall_lists_hops_in_hop_order_and_bars_in_time_order() -> None:
     result = cases()[1].result
     assert result is not None
     lines = [to_content(line).plain for line in waterfall.lines(result, 100)]
     labels = [line.split()[0] for line in lines if line[:1] != " "]
-    assert labels == ["dns", "tcp", "proxy", "tls", "upstream"]
+    assert labels == ["dns", "tcp", "tls", "proxy", "upstream"]  # as everywhere else
+    through = result.replace(
+        hops=tuple(
+            dataclasses.replace(h, ms=7.0) if h.name == "proxy" else h for h in result.hops
+        )
+    )
+    bars = {bar.label: bar for bar in waterfall.bars(through)}
+    # A CONNECT tunnel (forward proxy) happens before TLS: listed after it, drawn before.
+    assert bars["proxy"].start_ms < bars["tls"].start_ms
     upstream = next(line for line in lines if line.startswith("upstream"))
     assert "✖ FAIL" in upstream and "35.1 ms" in upstream
     assert any("status 502 Bad Gateway" in line for line in lines)

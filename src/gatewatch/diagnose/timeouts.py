@@ -104,7 +104,12 @@ def describe(generator: str | None, elapsed_ms: float, *, timed_out: bool) -> st
             return f"{took}: an immediate error, so no timeout fired"
         return f"{took}"
     if defaults:
-        listed = ", ".join(f"{t.setting} {t.seconds:g} s" for t in defaults if t.phase != "dns")
+        # One setting with two usual values reads "timeout server (usual) 30 s or 60 s".
+        values: dict[str, list[str]] = {}
+        for t in defaults:
+            if t.phase != "dns":
+                values.setdefault(t.setting, []).append(f"{t.seconds:g} s")
+        listed = ", ".join(f"{name} {' or '.join(secs)}" for name, secs in values.items())
         return (
             f"{took}, not near {generator}'s defaults ({listed}): "
             f"a timeout of about {elapsed_ms / 1000:.0f} s is configured"

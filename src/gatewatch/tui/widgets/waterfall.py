@@ -1,10 +1,12 @@
 """The waterfall: each hop as a bar on one time axis, like a browser's network timing.
 
-Why in time order rather than hop order: through a forward proxy the CONNECT tunnel is
-set up after TCP and before TLS, and an engineer reading a timeline wants to see where
-the time went in the order it went. The upstream hop is split into waiting for the first
-byte and transferring the body. A failing hop is drawn in the failure colour and marked
-with ``✖ FAIL`` and its error on the next line, so the break is visible without colour.
+Rows in hop order (dns, tcp, tls, proxy, upstream), as the hop strip, the CLI and the
+reports list them, so a hop is always found in the same place; bars at their place in time.
+Through a forward proxy the CONNECT tunnel is set up after TCP and before TLS, so there the
+proxy bar starts before the TLS bar although it is listed after it. The upstream hop is
+split into waiting for the first byte and transferring the body. A failing hop is drawn in
+the failure colour and marked with ``✖ FAIL`` and its error on the next line, so the break
+is visible without colour.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ class Bar:
 
 
 def bars(result: ProbeResult) -> list[Bar]:
-    """The waterfall's bars in time order; ``ms`` None for a hop that did not run."""
+    """The waterfall's bars in hop order, each starting when it did; ``ms`` None for a hop
+    that did not run."""
     by_name: dict[str, Hop] = {h.name: h for h in result.hops}
-    order = ["dns", "tcp", "proxy", "tls", "upstream"]
+    order = ["dns", "tcp", "proxy", "tls", "upstream"]  # when each happens, for start times
     out: list[Bar] = []
     t = 0.0
     for name in order:
@@ -60,7 +63,8 @@ def bars(result: ProbeResult) -> list[Bar]:
             continue
         out.append(Bar(name, t, ms, hop.status, note, hop.error))
         t += ms or 0.0
-    return out
+    rows = ["dns", "tcp", "tls", "proxy", "upstream", "  body"]
+    return sorted(out, key=lambda bar: rows.index(bar.label))
 
 
 def _number(value: object) -> float | None:
