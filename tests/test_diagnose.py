@@ -655,3 +655,29 @@ def test_haproxy_usual_timeouts_are_named_once() -> None:
 
     line = describe("haproxy", 45_000, timed_out=True)
     assert line.count("timeout server") == 1 and "timeout server (usual) 30 s or 60 s" in line
+
+
+@pytest.mark.parametrize(
+    ("resolver", "port"),
+    [("127.0.0.1:1", "1"), ("1.1.1.1", "53"), ("[::1]:5353", "5353"), ("::1", "53"), ("", "53")],
+)
+def test_resolver_advice_names_the_configured_port(resolver: str, port: str) -> None:
+    from datetime import UTC, datetime
+
+    from gatewatch.diagnose import annotate
+    from gatewatch.model import HOP_NAMES
+
+    detail = {"resolver": resolver} if resolver else {}
+    dns = Hop("dns", "fail", 2000.0, "no answer from the resolver in time", "timeout", detail)
+    rest = tuple(Hop(n, "skip") for n in HOP_NAMES[1:])
+    result = ProbeResult(
+        name="shop",
+        url="http://shop.example/",
+        started_at=datetime(2026, 11, 24, tzinfo=UTC),
+        hops=(dns, *rest),
+        total_ms=2000.0,
+    )
+    verdict = annotate(result).verdict
+    assert verdict is not None and verdict.kind == "timeout"
+    step = next(s for s in verdict.next_steps if "did not answer" in s)
+    assert f"reachable on port {port} " in step and (resolver or "system resolver") in step

@@ -148,8 +148,8 @@ _BASE_STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
                 "target.",
             ),
             "timeout": (
-                "The resolver did not answer: check it is reachable on port 53 (UDP and TCP) and "
-                "not overloaded.",
+                "The resolver ({resolver}) did not answer: check it is reachable on port "
+                "{resolver_port} (UDP and TCP) and not overloaded.",
             ),
             "resolver_mismatch": (
                 "Resolvers give different answers: a change still propagating (check the TTL) or "

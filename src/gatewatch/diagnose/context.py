@@ -75,6 +75,23 @@ def first_byte_ms(result: ProbeResult) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def resolver_of(result: ProbeResult) -> tuple[str, str]:
+    """The resolver the DNS hop asked, and its port, for advice that names them (a resolver
+    configured as ``127.0.0.1:5353`` is not reached on port 53)."""
+    label = str(result.hop("dns").detail.get("resolver") or "")
+    if not label or label.startswith("system"):
+        return "the system resolver", "53"
+    # As the probe reads a resolver: "1.1.1.1", "127.0.0.1:5353", "[::1]:5353", "::1".
+    if label.startswith("["):
+        rest = label.partition("]")[2]
+        port = rest[1:] if rest.startswith(":") else "53"
+    elif label.count(":") == 1:
+        port = label.partition(":")[2]
+    else:
+        port = "53"
+    return label, port if port.isdigit() else "53"
+
+
 def build_context(
     result: ProbeResult,
     origin: ProbeResult | None,
@@ -96,7 +113,10 @@ def build_context(
         else None
     )
     host, port = host_port(result.url)
+    resolver, resolver_port = resolver_of(result)
     fields = {
+        "resolver": resolver,
+        "resolver_port": resolver_port,
         "host": host,
         "port": port,
         "url": result.url,
