@@ -382,6 +382,11 @@ async def test_hostile_servers_cost_at_most_the_deadline(
     elapsed = time.perf_counter() - started
     assert failing(result) == ("upstream", "upstream_timeout")
     assert 0.95 < elapsed < 1.3
+    waited = result.hop("upstream").ms
+    if path != "/trickle-body/100":  # no headers: the hop lasted as long as we waited
+        assert waited is not None and 950 < waited < 1300
+    else:  # headers came at once; the body never finished: the wait was for the first byte
+        assert waited is not None and waited < 500
 
 
 async def test_endless_body_stops_at_the_cap(lab: Lab, prober: Prober) -> None:

@@ -216,10 +216,14 @@ def upstream_hop(
             return Hop(
                 "upstream", "fail", ms=wait_ms, error=message, kind=failure.kind, detail=detail
             )
+        waited = tl.ms(tl.request_sent, end)
+        # Timed out before the headers were complete: the hop lasted as long as we waited,
+        # not until a first byte that trickled in early (0.7 ms for a 2 s wait reads wrong).
+        headerless_timeout = failure.kind == "upstream_timeout" and response is None
         return Hop(
             "upstream",
             "fail",
-            ms=wait_ms if wait_ms is not None else tl.ms(tl.request_sent, end),
+            ms=waited if headerless_timeout or wait_ms is None else wait_ms,
             error=failure.message,
             kind=failure.kind,
             detail=detail,
