@@ -261,11 +261,13 @@ class BoardScreen(EditActions, Screen[None]):
                     ("  ", ""),
                     (f"{look.symbol} {counts[state]} {look.word.lower()}", look.role),
                 ]
-        pieces.append((f"   sort: {SORT_NAMES[self.sort_mode]}", "dim"))
-        if self.query_text:
-            pieces.append((f"   filter: {one_line(self.query_text, 40)}", "dim"))
+        # Most important first: a narrow terminal cuts the line's end (the sort order is
+        # also marked in the table's header).
         if self.state.dirty:
             pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
+        if self.query_text:
+            pieces.append((f"   filter: {one_line(self.query_text, 40)}", "dim"))
+        pieces.append((f"   sort: {SORT_NAMES[self.sort_mode]}", "dim"))
         self.set_line(self._status_line, to_content(pieces))
 
     def update_inspector(self) -> None:
