@@ -168,7 +168,7 @@ DETAIL: tuple[Binding, ...] = (
     Binding(
         "left_square_bracket",
         "step(-1)",
-        "Previous",
+        "Prev",
         tooltip="The previous endpoint, in the board's order",
         key_display="[",
         id="detail.previous",

@@ -167,7 +167,7 @@ class ChecklistScreen(Screen[None]):
                 yield Static(id="checklist-detail")
             with Vertical(id="checklist-notes-box"):
                 yield TextArea(id="checklist-notes", soft_wrap=True, show_line_numbers=False)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#checklist-steps").border_title = "Checklist"

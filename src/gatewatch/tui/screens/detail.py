@@ -74,7 +74,7 @@ class DetailScreen(Screen[None]):
             yield Static(id="detail-response", classes="section")
             yield HopChart(id="detail-chart", classes="section")
             yield Static(id="detail-changes", classes="section")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         titles = {
