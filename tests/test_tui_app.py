@@ -126,7 +126,10 @@ async def test_sort_keys(board: Board) -> None:
     assert board.order == sorted(board.order)
     await board.pilot.press("L")
     assert board.order[0] == "search"
-    await board.pilot.press("s")  # latency → state (cycles)
+    await board.pilot.press("s")  # latency → most recent failures first (every column cycles)
+    assert str(board.screen.sort_mode) == "failures"
+    assert board.order[-2:] == ["shop", "batch"]  # no failures, UP before PAUSED
+    await board.pilot.press("S")
     assert board.order[0] == "api"
 
 
