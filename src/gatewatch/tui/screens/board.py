@@ -31,8 +31,6 @@ from textual.widgets import Footer, Input, Static
 from gatewatch.board import BoardModel, Changes
 from gatewatch.board.rows import (
     SORT_MODES,
-    SORT_NAMES,
-    UNHEALTHY,
     Row,
     SortMode,
     parse_query,
@@ -41,12 +39,10 @@ from gatewatch.board.rows import (
 )
 from gatewatch.model import format_time
 from gatewatch.monitor import State
-from gatewatch.secrets import redact_url
-from gatewatch.text import one_line, visible
-from gatewatch.tui import format as fmt
 from gatewatch.tui import keys, theming
-from gatewatch.tui.looks import Palette, ack_pieces, state_look, to_content
+from gatewatch.tui.looks import Palette
 from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist, OpenDetail
+from gatewatch.tui.screens import board_lines as lines
 from gatewatch.tui.screens.board_edits import EditActions, acknowledge_endpoint
 from gatewatch.tui.screens.replay_prompt import ReplayPrompt
 from gatewatch.tui.widgets.banner import Banner
@@ -186,33 +182,9 @@ class BoardScreen(EditActions, Screen[None]):
             self.table.restore_cursor(changes.focus)
 
     def update_banners(self) -> None:
-        local = self.state.local_problem
-        self._banner_local.show(
-            Content.assemble(
-                ("⚠ PROBABLY LOCAL  ", "bold"),
-                (one_line(local, 200), ""),
-                ("  — check your own network, VPN and resolvers before paging anyone", ""),
-            )
-            if local
-            else None
-        )
-        failure = self.state.history_failure
-        self._banner_history.show(
-            Content.assemble(("⚠ HISTORY UNAVAILABLE  ", "bold"), (one_line(failure, 200), ""))
-            if failure
-            else None
-        )
-        replay = self._banner_replay
-        if self.replay_at is None:
-            replay.show(None)
-        else:
-            replay.show(
-                Content.assemble(
-                    ("⏪ REPLAY  ", "bold"),
-                    (f"{self.replay_at.astimezone():%Y-%m-%d %H:%M:%S %Z}", "bold"),
-                    ("  as recorded in the history — not live. esc returns to live.", ""),
-                )
-            )
+        self._banner_local.show(lines.local_banner(self.state.local_problem))
+        self._banner_history.show(lines.history_banner(self.state.history_failure))
+        self._banner_replay.show(lines.replay_banner(self.replay_at))
         self.set_class(self.replay_at is not None, "-replay")
 
     def update_empty(self) -> None:
@@ -221,77 +193,26 @@ class BoardScreen(EditActions, Screen[None]):
         self._empty.display = empty
         if empty:
             path = self.state.watchlist.path
-            where = visible(str(path)) if path is not None else "no file"
             missing = path is not None and not Path(path).exists()  # a stat, on a first run
-            self._empty.update(
-                Content.assemble(
-                    ("No endpoints to watch yet.\n\n", "bold"),
-                    ("Watchlist: ", ""),
-                    (where, "bold"),
-                    ("  (no such file yet: ctrl+s creates it)" if missing else "", "dim"),
-                    ("\n\n", ""),
-                    ("a", "bold $accent"),
-                    ("               add an endpoint, then ctrl+s to save it\n", ""),
-                    ("gatewatch demo", "bold $accent"),
-                    ("  see the board at work on a built-in lab (no network needed)", ""),
-                )
-            )
+            self._empty.update(lines.first_run(path, missing=missing))
 
     def update_status(self, rows: list[Row] | None = None) -> None:
         self.update_empty()
         if rows is None:
             rows = self.rows()
         total = len(self._replay) if self.replay_at is not None else len(self.state.rows)
-        counts: dict[State | None, int] = {}
-        for row in rows:
-            counts[row.state] = counts.get(row.state, 0) + 1
-        pieces: list[tuple[str, str]] = [("REPLAY  " if self.replay_at else "", "reverse bold")]
-        pieces.append(
-            (
-                f"{len(rows)} of {fmt.count(total, 'endpoint')}"
-                if self.query_text
-                else fmt.count(total, "endpoint"),
-                "bold",
-            )
+        text = lines.status(
+            rows,
+            total,
+            replaying=self.replay_at is not None,
+            query=self.query_text,
+            dirty=self.state.dirty,
+            sort_mode=self.sort_mode,
         )
-        for state in (State.DOWN, State.FLAPPING, State.DEGRADED, State.UP, State.PAUSED):
-            if counts.get(state):
-                look = state_look(state)
-                pieces += [
-                    ("  ", ""),
-                    (f"{look.symbol} {counts[state]} {look.word.lower()}", look.role),
-                ]
-        # Most important first: a narrow terminal cuts the line's end (the sort order is
-        # also marked in the table's header).
-        if self.state.dirty:
-            pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
-        if self.query_text:
-            pieces.append((f"   filter: {one_line(self.query_text, 40)}", "dim"))
-        pieces.append((f"   sort: {SORT_NAMES[self.sort_mode]}", "dim"))
-        self.set_line(self._status_line, to_content(pieces))
+        self.set_line(self._status_line, text)
 
     def update_inspector(self) -> None:
-        row = self.selected_row()
-        if row is None:
-            self.set_line(
-                self._inspector, Content.styled("no endpoint selected — a to add one", "dim")
-            )
-            return
-        look = state_look(row.state)
-        pieces = [
-            (f"{look.symbol} ", look.role),
-            (visible(row.name), "bold"),
-            ("  ", ""),
-            (visible(redact_url(row.endpoint.url)), ""),
-        ]
-        if row.ack is not None:
-            pieces += [("  ", ""), *ack_pieces(row.ack, self.state.now())]
-        if row.summary:
-            pieces += [
-                ("  — ", "dim"),
-                (one_line(row.summary, 300), "down" if row.state in UNHEALTHY else ""),
-            ]
-        self.set_line(self._inspector, to_content(pieces))
+        self.set_line(self._inspector, lines.inspector(self.selected_row(), self.state.now()))
 
     def set_line(self, line: Static, content: Content) -> None:
         """Update a one-line Static only when it changes, and without a layout pass (its
