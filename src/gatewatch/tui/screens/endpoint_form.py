@@ -201,7 +201,8 @@ class EndpointForm(ModalScreen[Endpoint | None]):
             self.query_one(f"#row-{spec.key}").set_class(bool(message), "-invalid")
         self.query_one("#save", Button).disabled = bool(errors)
         summary = self.query_one("#form-summary", Static)
-        count = len(errors) if self.tried or self.touched else 0
+        # Count what is shown: "2 fields to fix" under one visible message reads as a bug.
+        count = sum(1 for key in errors if self.tried or key in self.touched)
         summary.update(
             Content(f"{count} field{'s' if count != 1 else ''} to fix") if count else Content("")
         )
