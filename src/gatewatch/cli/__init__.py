@@ -3,7 +3,8 @@
 - :mod:`~gatewatch.cli.probe`, :mod:`~gatewatch.cli.check`, :mod:`~gatewatch.cli.diagnose`,
   :mod:`~gatewatch.cli.watch`: the headless commands scripts and cron jobs rely on;
 - :mod:`~gatewatch.cli.board`: the board and ``demo`` (the only place the lab meets the UI);
-- :mod:`~gatewatch.cli.lab`: the fault lab in the foreground.
+- :mod:`~gatewatch.cli.lab`: the fault lab in the foreground;
+- :mod:`~gatewatch.cli.exporter`: blackbox_exporter's ``/probe`` and ``/metrics``.
 
 Exit status (DESIGN.md, "The contract"): 0 all healthy, 1 some endpoint unhealthy,
 2 usage or watchlist error. ``--json`` output is a stable contract: add keys, never
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("watchlist", nargs="?")
     w.add_argument("--json", action="store_true", help="JSON lines")
     w.add_argument("--history", metavar="PATH", help="history database (default: state dir)")
+    from gatewatch.cli.exporter import add_exporter_parser
+
+    add_exporter_parser(sub)
     lab = sub.add_parser("lab", help="start the loopback fault lab and print its URLs")
     lab.add_argument("--json", action="store_true")
     lab.add_argument("--host", default="127.0.0.1")
@@ -79,6 +83,7 @@ COMMANDS: dict[str, str] = {
     "check": "check",
     "watch": "watch",
     "lab": "lab",
+    "exporter": "exporter",
     "diagnose": "diagnose",
     "demo": "board",
     "board": "board",
