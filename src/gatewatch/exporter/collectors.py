@@ -85,12 +85,11 @@ class WatchlistCollector(Collector):
             )
             add_blackbox(view, result, status.endpoint, result.total_ms / 1000.0)
             add_diagnosis(view, result)
-        add_build_info(families)
         return iter(families)
 
 
 class ExporterStats(Collector):
-    """Counters of the exporter itself: probes served by outcome, refusals and errors."""
+    """The exporter itself: probes served by outcome, refusals and errors, its version."""
 
     OUTCOMES = ("success", "failure")
     ERRORS = (*REFUSAL_REASONS, "internal")
@@ -126,4 +125,5 @@ class ExporterStats(Collector):
                 count,
                 {"reason": reason},
             )
+        add_build_info(families)
         return iter(families)
