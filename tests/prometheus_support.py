@@ -10,6 +10,7 @@ answer satisfies a predicate, with a deadline that is only a failure bound.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -200,3 +201,12 @@ def series(text: str) -> set[str]:
         if line and not line.startswith("#"):
             found.add(line.rsplit(" ", 1)[0])
     return found
+
+
+def check_with_promtool(text: str) -> None:
+    """``promtool check metrics`` must accept ``text`` (the real promtool, never skipped)."""
+    promtool = require_binary("promtool")
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -7,7 +7,6 @@ promtool is real: the exposition must pass ``promtool check metrics``.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -22,8 +21,7 @@ from gatewatch.exporter.targets import ProbeRequest, Refusal, normalise_url, res
 from gatewatch.model import Endpoint, Hop, ProbeResult, Response, Verdict
 from gatewatch.monitor.state import State
 from gatewatch.monitor.status import EndpointStatus
-from gateways_support import require_binary
-from prometheus_support import parse_exposition, series
+from prometheus_support import check_with_promtool, parse_exposition, series
 
 STARTED = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 SHOP = Endpoint(name="shop", url="https://Shop.example:443/health", timeout=3.0)
@@ -274,14 +272,6 @@ def generate_latest_of(collector: WatchlistCollector) -> str:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     return generate_latest(registry).decode()
-
-
-def check_with_promtool(text: str) -> None:
-    promtool = require_binary("promtool")
-    done = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_probe_answers_pass_promtool() -> None:

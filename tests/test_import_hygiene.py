@@ -22,6 +22,7 @@ PURE = [
     "gatewatch.checklist.report",
     "gatewatch.lab",
     "gatewatch.lab.demo",
+    "gatewatch.exporter.server",
 ]
 
 
