@@ -14,7 +14,7 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -31,6 +31,7 @@ from gatewatch.monitor.events import (
 )
 from gatewatch.monitor.gctune import tune_gc
 from gatewatch.text import dumps, one_line
+from gatewatch.watchlist.sources import Source
 
 _POLL = 0.2
 
@@ -45,6 +46,7 @@ def run_watch(
     stop: threading.Event | None = None,
     monitor_factory: Callable[..., Monitor] = Monitor,
     gc_tuning: bool = True,
+    sources: Sequence[Source] = (),
 ) -> int:
     """Watch until SIGINT/SIGTERM (or ``stop`` is set); 0 on a clean stop.
 
@@ -54,18 +56,22 @@ def run_watch(
     stop = stop or threading.Event()
     monitor = monitor_factory(list(watchlist_endpoints), history=history_path, alerts=alerts_config)
     inbox = monitor.events()
+    remote = _RemoteLines(sources, json_lines, out)
     restore = _install_signal_handlers(stop)
     try:
         monitor.start()
+        remote.start()
         if gc_tuning:
             tune_gc()
         while not stop.is_set():
+            remote.flush()
             try:
                 message = inbox.get(timeout=_POLL)
             except queue.Empty:
                 continue
             _emit(message, json_lines, out)
     finally:
+        remote.stop()
         monitor.stop()
         restore()
         while True:  # what arrived while stopping (e.g. a history failure)
@@ -154,6 +160,42 @@ def _human(record: dict[str, Any]) -> str:
     return f"!  alert via {record['sink']} failed: {one_line(record['reason'])}"
 
 
+class _RemoteLines:
+    """The sources' events (``[[source]]``), printed from the main loop like the monitor's."""
+
+    def __init__(self, sources: Sequence[Source], json_lines: bool, out: TextIO) -> None:
+        self._json, self._out = json_lines, out
+        self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._watcher: Any = None
+        if sources:
+            from gatewatch.remote.watcher import RemoteWatcher
+
+            self._watcher = RemoteWatcher(sources, self._events.put)
+
+    def start(self) -> None:
+        if self._watcher is not None:
+            self._watcher.start()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self.flush()
+
+    def flush(self) -> None:
+        if self._watcher is None:
+            return
+        from gatewatch.remote.records import human_line, remote_record
+
+        while True:
+            try:
+                record = remote_record(self._events.get_nowait())
+            except queue.Empty:
+                return
+            line = dumps(record) if self._json else human_line(record)
+            self._out.write(line + "\n")
+            self._out.flush()
+
+
 def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
     """SIGINT/SIGTERM set ``stop`` (main thread only); returns a function that restores."""
     if threading.current_thread() is not threading.main_thread():
@@ -183,4 +225,5 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         json_lines=args.json,
         history_path=args.history,
         out=out,
+        sources=watchlist.sources,
     )

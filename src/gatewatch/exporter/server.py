@@ -7,6 +7,7 @@ thread (``ThreadingHTTPServer``) and waits for its probe on the probe loop.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import signal
 import socket
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from gatewatch.exporter.service import Answer, Exporter, ProbeLoop
@@ -49,12 +50,35 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class _Server(ThreadingHTTPServer):
+    """Keeps its open connections, so that stopping ends keep-alive ones too (Prometheus
+    reuses its connection: an exporter that only closed its listener would go on
+    answering scrapes after it was told to stop)."""
+
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], exporter: Exporter) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.exporter = exporter
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_now = list(self._open)
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -138,6 +162,7 @@ def serve(
             restore()
             server.shutdown()
             server.server_close()
+            server.close_connections()
             thread.join(5)
     finally:
         if monitor is not None:

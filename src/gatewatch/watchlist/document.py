@@ -33,6 +33,7 @@ from gatewatch.watchlist.fields import (
     to_toml,
 )
 from gatewatch.watchlist.locate import KeyLines
+from gatewatch.watchlist.sources import Source, parse_sources
 
 VERSION = 1
 _MISSING = object()
@@ -58,11 +59,13 @@ class Watchlist:
         "_endpoints",
         "_label",
         "_path",
+        "_sources",
     )
 
     def __init__(self) -> None:  # use load(), loads() or Watchlist.empty()
         self._document: dict[str, Any] = {"version": VERSION}
         self._endpoints: tuple[Endpoint, ...] = ()
+        self._sources: tuple[Source, ...] = ()
         self._defaults: dict[str, Any] = {}
         self._defaults_extra: dict[str, Any] = {}
         self._path: Path | None = None
@@ -112,6 +115,11 @@ class Watchlist:
     def alerts(self) -> Mapping[str, Any]:
         """The ``[alerts]`` table, raw (the monitor owns its meaning); empty if absent."""
         return MappingProxyType(copy.deepcopy(self._document.get("alerts", {})))
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The ``[[source]]`` tables: Prometheus servers reporting other vantage points."""
+        return self._sources
 
     @property
     def document(self) -> dict[str, Any]:
@@ -311,6 +319,9 @@ def build(
     if not isinstance(alerts, dict):
         problems.append((("alerts",), f"expected an [alerts] table, got {show(alerts)}", None))
 
+    sources, source_problems = parse_sources(document.get("source"))
+    problems += [(keypath, message, None) for keypath, message in source_problems]
+
     tables = document.get("endpoint", [])
     if not isinstance(tables, list):
         problems.append(
@@ -363,6 +374,7 @@ def build(
     wl = Watchlist()
     wl._document = copy.deepcopy(document)
     wl._endpoints = tuple(endpoints)
+    wl._sources = sources
     wl._defaults = defaults
     wl._defaults_extra = copy.deepcopy(defaults_extra)
     wl._path = path
