@@ -17,7 +17,7 @@ import pytest
 from gatewatch.lab import Lab
 from gatewatch.remote.prometheus import SourceProblem, read_source
 from gatewatch.remote.records import human_line, remote_record
-from gatewatch.remote.vantage import RemoteRow, Series, Snapshot, changes, rows
+from gatewatch.remote.vantage import RemoteRow, RowChange, Series, Snapshot, changes, rows
 from gatewatch.remote.watcher import RemoteRowChanged, SourceStatus
 from gatewatch.watchlist import WatchlistError, loads
 from gatewatch.watchlist.sources import Source
@@ -70,6 +70,8 @@ def test_k_of_n_vantage_points_failing() -> None:
     assert us.hops == (("dns", "ok"), ("tcp", "fail"))  # hop order, not label order
     eu = next(v for v in shop.vantages if v.vantage == "eu")
     assert eu.state == "ok" and eu.verdict is None  # no verdict series for eu here
+    line = human_line(remote_record(RemoteRowChanged(RowChange(None, shop), NOW)))
+    assert line.endswith("new → PARTIAL  1 of 3 failing (us)  [us: network/refused]")
 
 
 def test_a_vantage_point_that_stopped_reporting_is_vantage_down_not_failing() -> None:

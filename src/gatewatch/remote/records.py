@@ -71,8 +71,14 @@ def human_line(record: dict[str, Any]) -> str:
     if record["type"] == "remote":
         name = one_line(f"{record['source']}/{record['endpoint']}", 60)
         before = record["from"] or "new"
+        why = [
+            f"{v['vantage']}: {v['verdict']['cause']}/{v['verdict']['kind']}"
+            for v in record["vantages"]
+            if v["state"] == "failing" and v["verdict"]
+        ]
+        tail = f"  [{'; '.join(why)}]" if why else ""
         return f"{record['at']}  {name}  {before} → {record['to'].upper()}  " + one_line(
-            record["summary"]
+            record["summary"] + tail
         )
     head = "SOURCE PROBLEM" if record["active"] else "source problem cleared"
     return f"*  {head} {one_line(record['source'], 40)}: {one_line(record['reason'])}"
