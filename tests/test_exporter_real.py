@@ -85,19 +85,39 @@ EXACT = (
 
 
 @pytest.fixture
-def blackbox(tmp_path: Path) -> Iterator[Gateway]:
-    running = start_blackbox(tmp_path / "blackbox", BLACKBOX_CONFIG)
+def blackbox(tmp_path: Path, lab: Lab) -> Iterator[Gateway]:
+    # A second module verifies against the lab's CA: the verified chain's expiry then counts.
+    verified = (
+        "  http_2xx_ca:\n    prober: http\n    timeout: 5s\n    http:\n"
+        "      preferred_ip_protocol: ip4\n      tls_config:\n"
+        f"        ca_file: {lab.ca_bundle}\n"
+    )
+    running = start_blackbox(tmp_path / "blackbox", BLACKBOX_CONFIG + verified)
     yield running
     running.stop()
 
 
-def _targets(lab: Lab) -> dict[str, str]:
-    return {
+def _targets(lab: Lab) -> dict[str, tuple[Endpoint, str]]:
+    """name → (gatewatch's endpoint, blackbox_exporter's module); the refused one last."""
+    insecure = {
         "ok": lab.url("/ok"),
         "tls": lab.url("/ok", scheme="https"),
         "bad_gateway": lab.url("/status/502"),
-        "refused": f"http://127.0.0.1:{lab.refused_port}/",
     }
+    found = {
+        name: (Endpoint(name=name, url=url, insecure=True, timeout=5), "http_2xx")
+        for name, url in insecure.items()
+    }
+    verified = Endpoint(
+        name="tls_verified",
+        url=lab.url("/ok", scheme="https", host="localhost"),
+        ca_bundle=lab.ca_bundle,
+        timeout=5,
+    )
+    found["tls_verified"] = (verified, "http_2xx_ca")
+    refused = f"http://127.0.0.1:{lab.refused_port}/"
+    found["refused"] = (Endpoint(name="refused", url=refused, timeout=5), "http_2xx")
+    return found
 
 
 def _values(text: str) -> dict[str, float]:
@@ -122,10 +142,11 @@ def test_the_same_metric_names_types_and_values_as_blackbox_exporter(
     lab: Lab, blackbox: Gateway, tmp_path: Path
 ) -> None:
     targets = _targets(lab)
-    endpoints = [Endpoint(name=n, url=u, insecure=True, timeout=5) for n, u in targets.items()]
+    endpoints = [endpoint for endpoint, _ in targets.values()]
     with gatewatch_exporter(endpoints, tmp_path / "h.sqlite", watch=False) as ours:
-        for name, url in targets.items():
-            theirs_text = _get(blackbox.url("/probe"), {"target": url, "module": "http_2xx"})
+        for name, (endpoint, module) in targets.items():
+            url = endpoint.url
+            theirs_text = _get(blackbox.url("/probe"), {"target": url, "module": module})
             ours_text = _get(ours.url("/probe"), {"target": url, "module": "http_2xx"})
             theirs, mine = parse_exposition(theirs_text), parse_exposition(ours_text)
             missing = {n: t for n, t in theirs.items() if mine.get(n) != t} .keys() - LEFT_OUT

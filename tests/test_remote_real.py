@@ -114,7 +114,9 @@ def test_watch_json_shows_remote_rows_k_of_n_vantage_down_and_source_problems(
             watch.start()
             try:
                 partial = lines.wait_for(
-                    "the shop failing from us only", _remote("shop", state="partial")
+                    "the shop failing from us only, with us's verdict",
+                    lambda r: _remote("shop", state="partial")(r)
+                    and any(v["vantage"] == "us" and v["verdict"] for v in r["vantages"]),
                 )
                 assert partial["failing"] == ["us"] and partial["down"] == []
                 assert partial["summary"] == "1 of 2 failing (us)"

@@ -127,6 +127,16 @@ def test_changes_report_new_rows_and_state_changes_only() -> None:
     assert record["failing"] == ["eu"] and record["summary"] == "1 of 1 failing (eu)"
     assert json.loads(json.dumps(record)) == record
     assert "ok → FAILING" in human_line(record)
+    # Same state, but now the vantage point says why: news for the on-call engineer.
+    failing = {(r.source, r.endpoint): r for r in worse.values()}
+    why = _rows(Snapshot(
+        up=(_up("eu", 1),), known=(_metrics("eu", "shop", 0),),
+        current=(_metrics("eu", "shop", 0),),
+        verdicts=(_s(1, job="gatewatch", instance="eu:9115", region="eu", endpoint="shop",
+                     cause="tls", kind="expired", generator="none"),),
+    ))
+    assert [c.new.state for c in changes(failing, list(why.values()))] == ["failing"]
+    assert changes({(r.source, r.endpoint): r for r in why.values()}, list(why.values())) == []
 
 
 def test_sources_in_the_watchlist_are_validated_with_file_line_and_key() -> None:

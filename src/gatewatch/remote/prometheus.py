@@ -69,13 +69,18 @@ async def read_source(
     client: httpx.AsyncClient,
     *,
     environ: Mapping[str, str] | None = None,
+    at: float | None = None,
 ) -> Snapshot | SourceProblem:
-    """Run the queries against ``source``; a Snapshot, or the first problem met."""
+    """Run the queries against ``source``; a Snapshot, or the first problem met.
+
+    ``at`` (unix seconds) evaluates every query at that one instant, so a scrape landing
+    between two queries cannot give ``probe_success`` without its verdict.
+    """
     try:
         headers = _headers(source, environ)
         async with asyncio.timeout(source.timeout):
             results = await asyncio.gather(
-                *(_query(source, client, headers, q) for q in QUERIES.values())
+                *(_query(source, client, headers, q, at) for q in QUERIES.values())
             )
             errors = await _target_errors(source, client, headers)
     except _Problem as exc:
@@ -83,9 +88,9 @@ async def read_source(
     except TimeoutError:
         return SourceProblem("timeout", f"no answer within {source.timeout:g} s")
     by_name = dict(zip(QUERIES, results, strict=True))
-    at = {_key(s.labels): s.value for s in by_name["current_at"]}
+    sampled = {_key(s.labels): s.value for s in by_name["current_at"]}
     current = tuple(
-        Series(s.labels, s.value, at.get(_key(s.labels), s.timestamp))
+        Series(s.labels, s.value, sampled.get(_key(s.labels), s.timestamp))
         for s in by_name["current"]
     )
     return Snapshot(
@@ -103,9 +108,16 @@ def _key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 async def _query(
-    source: Source, client: httpx.AsyncClient, headers: dict[str, str], promql: str
+    source: Source,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    promql: str,
+    at: float | None,
 ) -> tuple[Series, ...]:
-    payload = await _get(source, client, headers, "/api/v1/query", {"query": promql})
+    params = {"query": promql}
+    if at is not None:
+        params["time"] = f"{at:.3f}"
+    payload = await _get(source, client, headers, "/api/v1/query", params)
     return _vector(payload, redact_url(source.url))
 
 

@@ -234,8 +234,9 @@ class RowChange:
 def changes(
     old: Mapping[tuple[str, str], RemoteRow], new: Sequence[RemoteRow]
 ) -> list[RowChange]:
-    """Rows that appeared, or whose state or set of (failing, down, all) vantage points
-    changed: a vantage point that starts reporting changes "0 of 1" into "0 of 2"."""
+    """Rows that appeared, or whose state, set of (failing, down, all) vantage points or a
+    vantage point's verdict changed: one that starts reporting makes "0 of 1" "0 of 2";
+    one that fails at tls instead of dns is news too."""
     found = []
     for row in new:
         before = old.get((row.source, row.endpoint))
@@ -245,4 +246,4 @@ def changes(
 
 
 def _shape(row: RemoteRow) -> tuple[object, ...]:
-    return row.state, row.failing, row.down, tuple(v.vantage for v in row.vantages)
+    return row.state, row.failing, row.down, tuple((v.vantage, v.verdict) for v in row.vantages)

@@ -109,7 +109,9 @@ class RemoteWatcher:
     async def _follow(self, source: Source, client: httpx.AsyncClient) -> None:
         while True:
             try:
-                reading = await read_source(source, client, environ=self._environ)
+                reading = await read_source(
+                    source, client, environ=self._environ, at=self._clock()
+                )
                 self._absorb(source, reading)
             except Exception as exc:  # a bug must show as a problem, not end the reads
                 problem = SourceProblem("internal", f"reading failed: {type(exc).__name__}")
