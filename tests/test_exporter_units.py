@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
@@ -299,3 +301,33 @@ def test_the_exporter_counts_probes_and_refusals() -> None:
     assert "process_cpu_seconds_total" in parse_exposition(metrics)
     assert 'gatewatch_build_info{version="0.1.0"}' in series(metrics)
     check_with_promtool(metrics)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_listen_is_an_explicit_ip_and_port_and_loopback_by_default() -> None:
+    from gatewatch.exporter.server import DEFAULT_LISTEN, parse_listen
+
+    assert parse_listen(DEFAULT_LISTEN) == ("127.0.0.1", 9115)
+    assert parse_listen("[::1]:9115") == ("::1", 9115)
+    assert parse_listen("0.0.0.0:9115") == ("0.0.0.0", 9115)  # all interfaces: only if asked
+    for bad in (":9115", "9115", "localhost:9115", "127.0.0.1:99999", "127.0.0.1:x"):
+        with pytest.raises(ValueError):
+            parse_listen(bad)
+
+
+def test_the_exporter_command_fails_cleanly_on_bad_input(tmp_path: Path) -> None:
+    from gatewatch.cli import main
+
+    out, err = StringIO(), StringIO()
+    assert main(["exporter", "--listen", "everywhere"], out, err) == 2
+    assert "--listen wants HOST:PORT" in err.getvalue()
+    err = StringIO()
+    assert main(["exporter", str(tmp_path / "missing.toml")], out, err) == 2
+    assert "no such watchlist" in err.getvalue()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = 1\n[[endpoint]]\nname = "x"\nurl = "ftp://x"\n')
+    err = StringIO()
+    assert main(["exporter", str(bad)], out, err) == 2
+    assert "bad.toml:4" in err.getvalue()
