@@ -281,18 +281,18 @@ def test_probe_answers_pass_promtool() -> None:
     check_with_promtool(_exposition(_nxdomain()))
 
 
-def test_the_exporter_counts_probes_and_refusals() -> None:
+async def test_the_exporter_counts_probes_and_refusals() -> None:
     seen: list[Endpoint] = []
 
-    def fake_probe(endpoint: Endpoint) -> tuple[ProbeResult, float]:
+    async def fake_probe(endpoint: Endpoint) -> tuple[ProbeResult, float]:
         seen.append(endpoint)
         return _nxdomain(), 0.01
 
     exporter = Exporter(ENDPOINTS, probe=fake_probe)
-    answer = exporter.probe("target=shop&module=http_2xx", "1.5")
+    answer = await exporter.probe("target=shop&module=http_2xx", "1.5")
     assert answer.status == 200 and b"probe_success 0.0" in answer.body
     assert seen[0].timeout == pytest.approx(1.0)
-    refused = exporter.probe("target=http%3A%2F%2F10.1.2.3%2F", None)
+    refused = await exporter.probe("target=http%3A%2F%2F10.1.2.3%2F", None)
     assert refused.status == 403 and len(seen) == 1
     metrics = exporter.metrics().body.decode()
     values = _values(metrics)
@@ -331,3 +331,42 @@ def test_the_exporter_command_fails_cleanly_on_bad_input(tmp_path: Path) -> None
     err = StringIO()
     assert main(["exporter", str(bad)], out, err) == 2
     assert "bad.toml:4" in err.getvalue()
+
+
+def _exchange(address: tuple[str, int], raw: bytes) -> bytes:
+    """Send ``raw`` on one connection and read until the server closes it."""
+    import socket
+
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_http_server_keeps_alive_and_refuses_what_is_not_a_scrape(tmp_path: Path) -> None:
+    from prometheus_support import gatewatch_exporter
+
+    with gatewatch_exporter([], tmp_path / "h.sqlite", watch=False) as running:
+        address = (running.host, running.port)
+        # Two requests on one connection (Prometheus keeps its connection), then close.
+        both = _exchange(
+            address,
+            b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /probe?target=nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        assert both.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"gatewatch_build_info" in both
+        assert both.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 403 Forbidden\r\n" in both
+        head = _exchange(address, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and head.endswith(b"\r\n\r\n")
+        post = _exchange(address, b"POST /probe HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                                  b"Connection: close\r\n\r\n")
+        assert post.startswith(b"HTTP/1.1 405 ")
+        missing = _exchange(address, b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert missing.startswith(b"HTTP/1.1 404 ")
+        garbage = _exchange(address, b"\x16\x03\x01 hello, this is no HTTP\r\n\r\n")
+        assert garbage.startswith(b"HTTP/1.1 400 ")
+        huge = _exchange(address, b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 40_000 + b"\r\n\r\n")
+        assert huge.startswith(b"HTTP/1.1 400 ")  # a head past 16 KiB is refused, not buffered

@@ -1,19 +1,16 @@
 """The exporter's behaviour behind its two paths, without any HTTP server.
 
-``Exporter.probe(query, scrape_timeout)`` and ``Exporter.metrics()`` return an
+``await Exporter.probe(query, scrape_timeout)`` and ``Exporter.metrics()`` return an
 :class:`Answer` (status, content type, body); ``server.py`` only moves bytes. Probes run on
-one asyncio loop in its own thread with one :class:`gatewatch.probe.Prober` (SSL contexts
-and resolvers shared), so a scrape's handler thread waits on a future and the timings are
-taken on a loop that does nothing else.
+the serving loop with one :class:`gatewatch.probe.Prober` (SSL contexts and resolvers
+shared).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -47,62 +44,34 @@ def _text(status: int, message: str) -> Answer:
     return Answer(status, "text/plain; charset=utf-8", (message + "\n").encode())
 
 
-class ProbeLoop:
-    """One asyncio loop in a daemon thread that runs probes for other threads."""
+class Probing:
+    """The prober of ``/probe`` scrapes, on the event loop that serves them.
+
+    No thread hand-off: the HTTP server, the probes and the diagnosis share one loop (the
+    timings stay exact because every phase ends at the kernel's arrival time of the bytes).
+    """
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="gatewatch-exporter-probes", daemon=True
-        )
-        self._limit: asyncio.Semaphore | None = None
-        self._prober: object | None = None
-
-    def start(self) -> None:
         from gatewatch.probe import Prober
 
-        self._thread.start()
+        self._prober = Prober()
+        self._limit = asyncio.Semaphore(PROBE_CONCURRENCY)
 
-        async def setup() -> None:
-            self._limit = asyncio.Semaphore(PROBE_CONCURRENCY)
-            prober = Prober()
-            await prober.warm_up()
-            self._prober = prober
+    async def start(self) -> None:
+        await self._prober.warm_up()
 
-        self._submit(setup()).result(timeout=30)
+    async def aclose(self) -> None:
+        await self._prober.aclose()
 
-    def stop(self) -> None:
-        from gatewatch.probe import Prober
-
-        if not self._thread.is_alive():
-            return
-        if isinstance(self._prober, Prober):
-            self._submit(self._prober.aclose()).result(timeout=5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    def _submit(self, coro: object) -> concurrent.futures.Future[object]:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
-
-    def probe(self, endpoint: Endpoint) -> tuple[ProbeResult, float]:
+    async def probe(self, endpoint: Endpoint) -> tuple[ProbeResult, float]:
         """Probe and diagnose ``endpoint``; (result, seconds the probe took)."""
         from gatewatch.diagnose import annotate
-        from gatewatch.probe import Prober
 
-        async def run() -> tuple[ProbeResult, float]:
-            assert self._limit is not None and isinstance(self._prober, Prober)
-            async with self._limit:
-                start = time.perf_counter()
-                result = await self._prober.probe(endpoint)
-                duration = time.perf_counter() - start
-            return annotate(result), duration
-
-        future = asyncio.run_coroutine_threadsafe(run(), self._loop)
-        try:
-            return future.result(timeout=endpoint.timeout + _GRACE)
-        except BaseException:
-            future.cancel()
-            raise
+        async with self._limit:
+            start = time.perf_counter()
+            result = await self._prober.probe(endpoint)
+            duration = time.perf_counter() - start
+        return annotate(result), duration
 
 
 class Exporter:
@@ -113,7 +82,7 @@ class Exporter:
         endpoints: Sequence[Endpoint],
         *,
         allow_any_target: bool = False,
-        probe: Callable[[Endpoint], tuple[ProbeResult, float]],
+        probe: Callable[[Endpoint], Awaitable[tuple[ProbeResult, float]]],
         snapshot: Callable[[], Mapping[str, EndpointStatus]] | None = None,
     ) -> None:
         self.endpoints = tuple(endpoints)
@@ -127,7 +96,7 @@ class Exporter:
         if snapshot is not None:
             self.registry.register(WatchlistCollector(snapshot))
 
-    def probe(self, query: str, scrape_timeout: str | None) -> Answer:
+    async def probe(self, query: str, scrape_timeout: str | None) -> Answer:
         params = parse_qs(query, keep_blank_values=True)
         decision = resolve_probe(
             next(iter(params.get("target", ())), None),
@@ -139,12 +108,13 @@ class Exporter:
         if isinstance(decision, Refusal):
             self.stats.error(decision.reason)
             return _text(decision.status, decision.message)
-        return self._run(decision)
+        return await self._run(decision)
 
-    def _run(self, request: ProbeRequest) -> Answer:
+    async def _run(self, request: ProbeRequest) -> Answer:
         try:
-            result, duration = self._probe(request.endpoint)
-        except Exception as exc:  # a bug or a stuck loop: say so, never hang the scrape
+            async with asyncio.timeout(request.endpoint.timeout + _GRACE):
+                result, duration = await self._probe(request.endpoint)
+        except Exception as exc:  # a bug or a stuck probe: say so, never hang the scrape
             self.stats.error("internal")
             return _text(500, f"probe failed inside gatewatch: {type(exc).__name__}")
         self.stats.probe_served(result.ok)
