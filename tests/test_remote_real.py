@@ -18,9 +18,9 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+from gatewatch.cli.watch import run_watch
 from gatewatch.lab import Lab
 from gatewatch.model import Endpoint
-from gatewatch.cli.watch import run_watch
 from gatewatch.watchlist.sources import Source
 from prometheus_support import gatewatch_exporter, start_blackbox, start_prometheus
 from test_exporter_real import BLACKBOX_CONFIG, README_SCRAPE_CONFIG
