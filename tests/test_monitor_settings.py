@@ -47,7 +47,7 @@ def test_format_duration() -> None:
     assert [format_duration(s) for s in (0.25, 30, 90, 600, 3600, 5400)] == [
         "250ms",
         "30s",
-        "90s",
+        "1m30s",
         "10m",
         "1h",
         "1h30m",

@@ -7,63 +7,17 @@ let a value from the file move the terminal's cursor or hide part of itself.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
-import unicodedata
 from collections.abc import Sequence
+
+from gatewatch.excerpt import quote, show, show_key
+
+__all__ = ["KeyPath", "WatchlistConflict", "WatchlistError", "dotted", "show", "show_key"]
 
 #: A key path inside the TOML document: table keys, and 0-based indexes into arrays.
 KeyPath = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_SHOW_LIMIT = 60
-
-
-def show(value: object) -> str:
-    """``value`` as a short, quoted, single-line excerpt fit for an error message.
-
-    Strings are double-quoted with control, format and line-separator characters escaped
-    (``"\\x1b[31m"``), and cut at 60 characters; other TOML values are named by kind.
-    """
-    if isinstance(value, str):
-        return _quote(value, '"')
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
-        return "a date/time"
-    return f"a {type(value).__name__}"
-
-
-def show_key(key: str) -> str:
-    """A key (maybe a header name from the file) in single quotes, escaped like show()."""
-    return _quote(key, "'")
-
-
-def _quote(text: str, quote: str) -> str:
-    cut = len(text) > _SHOW_LIMIT
-    out = []
-    for ch in text[:_SHOW_LIMIT] if cut else text:
-        if ch in (quote, "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return quote + "".join(out) + quote + ("…" if cut else "")
-
 
 def dotted(path: KeyPath) -> str:
     """``("endpoint", 1, "headers", "X-Api")`` → ``endpoint[2].headers.X-Api``.
@@ -77,7 +31,7 @@ def dotted(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part + 1}]"
         else:
-            text = part if _BARE_KEY.fullmatch(part) else _quote(part, '"')
+            text = part if _BARE_KEY.fullmatch(part) else quote(part, '"')
             out += f".{text}" if out else text
     return out
 
