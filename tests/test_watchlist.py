@@ -65,9 +65,7 @@ FULL = textwrap.dedent(
 
     [alerts]
     command = "notify-send gatewatch"
-
-    [alerts.webhook]
-    url = "https://hooks.example/T0"
+    webhook = "https://hooks.example/T0"
     """
 )
 
@@ -120,7 +118,7 @@ def test_full_file_loads_into_endpoints(tmp_path: Path) -> None:
     assert wl.find("nope") is None
     assert wl.defaults["interval"] == 30.0
     assert wl.defaults["down_after"] == 3
-    assert wl.alerts["webhook"] == {"url": "https://hooks.example/T0"}
+    assert wl.alerts["webhook"] == "https://hooks.example/T0"
     assert wl.document["owner"] == "team-payments"
     assert wl.path == tmp_path / "watchlist.toml"
 
@@ -136,7 +134,7 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     assert second.document == first.document
     assert dict(second.alerts) == {
         "command": "notify-send gatewatch",
-        "webhook": {"url": "https://hooks.example/T0"},
+        "webhook": "https://hooks.example/T0",
     }
     assert second.document["owner"] == "team-payments"
     # The user's spellings survive: "2xx" stays "2xx", "1m30s" stays "1m30s".

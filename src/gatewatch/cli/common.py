@@ -75,8 +75,20 @@ def load_watchlist(args: argparse.Namespace, err: TextIO) -> Watchlist | int:
 
     path = Path(args.watchlist) if args.watchlist else default_path()
     try:
-        return load(path)
+        watchlist = load(path)
     except FileNotFoundError:
         return fail(f"{path}: no such watchlist", err)
     except WatchlistError as exc:
-        return fail(str(exc), err)
+        return fail(exc.describe_all(), err)
+    except OSError as exc:
+        return fail(f"{path}: {exc.strerror or exc}", err)
+    warn_about(watchlist, err)
+    return watchlist
+
+
+def warn_about(watchlist: Watchlist, err: TextIO) -> None:
+    """Each warning of the file (a misspelt key …) on stderr: stdout stays the contract."""
+    from gatewatch.text import visible
+
+    for warning in watchlist.warnings:
+        err.write(f"gatewatch: warning: {visible(warning.describe())}\n")

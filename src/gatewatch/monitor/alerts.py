@@ -17,6 +17,7 @@ Why the rules are what they are:
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +25,11 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from gatewatch import secrets
+from gatewatch.excerpt import show
 from gatewatch.model import format_time, verdict_to_json
 from gatewatch.monitor.durations import parse_duration
 from gatewatch.monitor.events import LocalProblem
+from gatewatch.monitor.settings import SettingError
 from gatewatch.monitor.state import ALERT_STATES, State, TransitionEvent
 from gatewatch.text import visible
 
@@ -177,21 +180,26 @@ class AlertConfig:
 
     @classmethod
     def from_mapping(cls, table: Mapping[str, Any] | None) -> AlertConfig:
+        """The validated ``[alerts]`` table; SettingError (a ValueError) names the key."""
         table = table or {}
         command = table.get("command")
-        if command is not None and (not isinstance(command, str) or not command.strip()):
-            raise ValueError(f"alerts: command: expected a command line, got {command!r}")
+        if command is not None:
+            _check_command(command)
         webhook = table.get("webhook")
-        if webhook is not None and (not isinstance(webhook, str) or not webhook.strip()):
-            raise ValueError("alerts: webhook: expected a URL")
+        if webhook is not None:
+            _check_webhook(webhook)
         headers = table.get("webhook_headers") or {}
         if not isinstance(headers, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
-            raise ValueError("alerts: webhook_headers: expected a table of strings")
+            raise SettingError("webhook_headers", "expected a table of strings", name="alerts")
         retries = table.get("webhook_retries", DEFAULT_WEBHOOK_RETRIES)
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-            raise ValueError(f"alerts: webhook_retries: expected 0–10, got {retries!r}")
+            raise SettingError(
+                "webhook_retries",
+                f"expected a number from 0 to 10, got {show(retries)}",
+                name="alerts",
+            )
         return cls(
             command=command,
             command_timeout=_seconds(table, "command_timeout", DEFAULT_COMMAND_TIMEOUT),
@@ -199,12 +207,74 @@ class AlertConfig:
             webhook_headers=tuple(headers.items()),
             webhook_timeout=_seconds(table, "webhook_timeout", DEFAULT_WEBHOOK_TIMEOUT),
             webhook_retries=retries,
-            webhook_backoff=_seconds(table, "webhook_backoff", DEFAULT_WEBHOOK_BACKOFF),
+            webhook_backoff=_seconds(table, "webhook_backoff", DEFAULT_WEBHOOK_BACKOFF, zero=True),
         )
 
 
-def _seconds(table: Mapping[str, Any], key: str, default: float) -> float:
-    return parse_duration(table.get(key, default), key=f"alerts: {key}")
+#: The keys of a watchlist's ``[alerts]`` table (checked at load by :func:`alert_problems`).
+ALERT_KEYS = (
+    "command",
+    "command_timeout",
+    "webhook",
+    "webhook_headers",
+    "webhook_timeout",
+    "webhook_retries",
+    "webhook_backoff",
+)
+
+
+def alert_problems(table: Mapping[str, Any]) -> list[SettingError]:
+    """Every bad key of an ``[alerts]`` table, by the checks of :meth:`AlertConfig.from_mapping`."""
+    problems = []
+    for key in ALERT_KEYS:
+        if key in table:
+            try:
+                AlertConfig.from_mapping({key: table[key]})
+            except SettingError as exc:
+                problems.append(exc)
+    return problems
+
+
+def _check_command(command: object) -> None:
+    if not isinstance(command, str) or not command.strip():
+        raise SettingError(
+            "command", f"expected a command line, got {show(command)}", name="alerts"
+        )
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:  # an unclosed quote
+        raise SettingError(
+            "command", f"can't split {show(command)}: {exc}", name="alerts"
+        ) from None
+    if not argv or "\x00" in command:
+        raise SettingError(
+            "command", f"expected a command line, got {show(command)}", name="alerts"
+        )
+
+
+def _check_webhook(webhook: object) -> None:
+    if not isinstance(webhook, str) or not webhook.strip():
+        raise SettingError("webhook", "expected a URL like https://hooks.example/…", name="alerts")
+    if webhook.startswith("env:"):
+        return  # resolved when an alert is sent; a missing variable is reported then
+    try:
+        parts = urlsplit(webhook)
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not echoed: a webhook URL carries its secret in the path.
+        raise SettingError("webhook", "expected an http:// or https:// URL", name="alerts")
+
+
+def _seconds(table: Mapping[str, Any], key: str, default: float, *, zero: bool = False) -> float:
+    try:
+        seconds = parse_duration(table.get(key, default))
+    except ValueError as exc:
+        raise SettingError(key, str(exc), name="alerts") from None
+    if seconds == 0 and not zero:
+        raise SettingError(key, "must be longer than zero", name="alerts")
+    return seconds
 
 
 def sink_label(url: str) -> str:

@@ -7,10 +7,12 @@ endpoint is added, and gives the hot path plain typed fields instead of a dict o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gatewatch.excerpt import show
 from gatewatch.model import Endpoint
 from gatewatch.monitor.durations import parse_duration
 from gatewatch.monitor.maintenance import Window, parse_windows
@@ -19,6 +21,46 @@ DEFAULT_DOWN_AFTER = 2
 DEFAULT_UP_AFTER = 1
 DEFAULT_FLAP_THRESHOLD = 5
 DEFAULT_FLAP_WINDOW = 600.0
+#: A threshold past this is a typo (nobody waits 10,000 failures before calling it DOWN).
+MAX_COUNT = 10_000
+
+#: The endpoint keys the monitor reads from ``Endpoint.extra``. A watchlist checks them at
+#: load with :func:`setting_problems`, so `check`, `watch` and the board refuse the same
+#: file with the same file:line:key message.
+MONITOR_KEYS = (
+    "down_after",
+    "up_after",
+    "flap_threshold",
+    "flap_window",
+    "maintenance",
+    "slow_factor",
+    "debug_requests",
+)
+
+
+class SettingError(ValueError):
+    """One bad setting: ``key`` and ``reason`` apart, so a caller can add file and line.
+
+    ``str()`` reads ``shop: down_after: expected …`` (the name when known).
+    """
+
+    def __init__(self, key: str, reason: str, *, name: str | None = None) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{name}: {key}: {reason}" if name else f"{key}: {reason}")
+
+
+def setting_problems(extra: Mapping[str, Any]) -> list[SettingError]:
+    """Every bad monitor setting in ``extra`` (by the checks of :meth:`MonitorRules.from_extra`);
+    empty when all are good. Keys the monitor does not read are not looked at."""
+    problems = []
+    for key in MONITOR_KEYS:
+        if key in extra:
+            try:
+                MonitorRules.from_extra({key: extra[key]})
+            except SettingError as exc:
+                problems.append(exc)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -42,14 +84,15 @@ class MonitorRules:
     debug_requests: bool = False
 
     @classmethod
-    def from_extra(cls, extra: Mapping[str, Any], *, name: str = "endpoint") -> MonitorRules:
-        """Rules from a watchlist's ``extra`` mapping; ValueError says which key is wrong."""
+    def from_extra(cls, extra: Mapping[str, Any], *, name: str | None = None) -> MonitorRules:
+        """Rules from a watchlist's ``extra`` mapping; SettingError (a ValueError) says which
+        key is wrong, and ``name`` (the endpoint's) starts its message when given."""
         return cls(
             down_after=_count(extra, "down_after", DEFAULT_DOWN_AFTER, name),
             up_after=_count(extra, "up_after", DEFAULT_UP_AFTER, name),
             flap_threshold=_count(extra, "flap_threshold", DEFAULT_FLAP_THRESHOLD, name),
             flap_window=_duration(extra, "flap_window", DEFAULT_FLAP_WINDOW, name),
-            maintenance=parse_windows(extra.get("maintenance"), key=f"{name}: maintenance"),
+            maintenance=_windows(extra, name),
             slow_factor=_factor(extra, "slow_factor", name),
             debug_requests=_flag(extra, "debug_requests", name),
         )
@@ -60,31 +103,50 @@ def rules_for(endpoint: Endpoint) -> MonitorRules:
     return MonitorRules.from_extra(endpoint.extra, name=endpoint.name)
 
 
-def _count(extra: Mapping[str, Any], key: str, default: int, name: str) -> int:
+def _count(extra: Mapping[str, Any], key: str, default: int, name: str | None) -> int:
     value = extra.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {key}: expected a whole number ≥ 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+        raise SettingError(
+            key, f"expected a whole number from 1 to {MAX_COUNT:,}, got {show(value)}", name=name
+        )
     return value
 
 
-def _duration(extra: Mapping[str, Any], key: str, default: float, name: str) -> float:
-    seconds = parse_duration(extra.get(key, default), key=f"{name}: {key}")
+def _duration(extra: Mapping[str, Any], key: str, default: float, name: str | None) -> float:
+    try:
+        seconds = parse_duration(extra.get(key, default))
+    except ValueError as exc:
+        raise SettingError(key, str(exc), name=name) from None
     if seconds <= 0:
-        raise ValueError(f"{name}: {key}: must be longer than zero")
+        raise SettingError(key, "must be longer than zero", name=name)
     return seconds
 
 
-def _flag(extra: Mapping[str, Any], key: str, name: str) -> bool:
+def _flag(extra: Mapping[str, Any], key: str, name: str | None) -> bool:
     value = extra.get(key, False)
     if not isinstance(value, bool):
-        raise ValueError(f"{name}: {key}: expected true or false, got {value!r}")
+        raise SettingError(key, f"expected true or false, got {show(value)}", name=name)
     return value
 
 
-def _factor(extra: Mapping[str, Any], key: str, name: str) -> float | None:
+def _windows(extra: Mapping[str, Any], name: str | None) -> tuple[Window, ...]:
+    try:
+        return parse_windows(extra.get("maintenance"), key="maintenance")
+    except ValueError as exc:
+        reason = str(exc).removeprefix("maintenance: ")
+        raise SettingError("maintenance", reason, name=name) from None
+
+
+def _factor(extra: Mapping[str, Any], key: str, name: str | None) -> float | None:
     value = extra.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 1:
-        raise ValueError(f"{name}: {key}: expected a number above 1, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value <= 1
+        or value > MAX_COUNT  # before isfinite(): a huge int does not fit a float
+        or not math.isfinite(value)
+    ):
+        raise SettingError(key, f"expected a number above 1, got {show(value)}", name=name)
     return float(value)

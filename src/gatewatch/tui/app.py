@@ -104,6 +104,8 @@ class GatewatchApp(App[int]):
         self._drain_timer: Timer | None = None
         self._remembered_theme: str | None = None
         self._problems = self._register_themes()
+        # A misspelt key in the watchlist (it loaded, so these are warnings).
+        self._problems += [visible(w.describe()) for w in watchlist.warnings]
 
     # ------------------------------------------------------------------ themes
 

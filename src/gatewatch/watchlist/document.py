@@ -21,7 +21,8 @@ import tomli_w
 
 from gatewatch import secrets
 from gatewatch.model import Endpoint, frozen_mapping
-from gatewatch.watchlist.errors import KeyPath, WatchlistError, show
+from gatewatch.watchlist import layers
+from gatewatch.watchlist.errors import KeyPath, WatchlistError, WatchlistWarning, show
 from gatewatch.watchlist.fields import (
     MODEL_DEFAULTS,
     REQUIRED,
@@ -37,6 +38,10 @@ from gatewatch.watchlist.sources import Source, parse_sources
 
 VERSION = 1
 _MISSING = object()
+
+#: Arrays and tables nest at most this deep. A watchlist needs 3 levels; a file nested
+#: hundreds deep is hostile or broken, and copying it would exhaust Python's recursion.
+MAX_DEPTH = 32
 
 Problem = tuple[KeyPath, str, "str | None"]
 
@@ -60,6 +65,7 @@ class Watchlist:
         "_label",
         "_path",
         "_sources",
+        "_warnings",
     )
 
     def __init__(self) -> None:  # use load(), loads() or Watchlist.empty()
@@ -74,6 +80,7 @@ class Watchlist:
         #: Whether we know what the file held when this watchlist was read (see save()).
         self._disk_known = False
         self._digest: str | None = None
+        self._warnings: tuple[WatchlistWarning, ...] = ()
 
     @classmethod
     def empty(cls, path: str | os.PathLike[str] | None = None) -> Watchlist:
@@ -96,6 +103,12 @@ class Watchlist:
     def path(self) -> Path | None:
         """The file this watchlist was loaded from (or will be saved to), if any."""
         return self._path
+
+    @property
+    def warnings(self) -> tuple[WatchlistWarning, ...]:
+        """What loads but is probably a mistake (an unknown key, maybe misspelt), in file
+        order. Commands show these; the keys themselves are kept by a save."""
+        return self._warnings
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -282,6 +295,12 @@ def build(
     """Validate ``document`` and make the Watchlist; raise every problem found at once."""
     base_dir = path.parent if path is not None else None
     problems: list[Problem] = []
+    too_deep = _too_deep(document)
+    if too_deep is not None:
+        problems.append(
+            (too_deep, f"arrays or tables nested too deeply (at most {MAX_DEPTH} levels)", None)
+        )
+        raise _error(problems, label, text)  # nothing below may recurse into it
     version = document.get("version", VERSION)
     if isinstance(version, bool) or not isinstance(version, int):
         problems.append((("version",), f"expected the number {VERSION}, got {show(version)}", None))
@@ -315,9 +334,16 @@ def build(
                 )
             )
 
+    problems += [
+        (key, message, None)
+        for key, message in layers.setting_problems(defaults_extra, ("defaults",))
+    ]
+
     alerts = document.get("alerts", {})
     if not isinstance(alerts, dict):
         problems.append((("alerts",), f"expected an [alerts] table, got {show(alerts)}", None))
+    else:
+        problems += [(key, message, None) for key, message in layers.alert_problems(alerts)]
 
     sources, source_problems = parse_sources(document.get("source"))
     problems += [(keypath, message, None) for keypath, message in source_problems]
@@ -342,6 +368,10 @@ def build(
         name = raw_name if isinstance(raw_name, str) else None
         known, extra, bad = parse_table(table, base_dir)
         mine = [(("endpoint", index, *key), message, name) for key, message in bad]
+        mine += [
+            (key, message, name)
+            for key, message in layers.setting_problems(extra, ("endpoint", index))
+        ]
         for key in REQUIRED:
             if key not in table:
                 mine.append(
@@ -380,7 +410,56 @@ def build(
     wl._path = path
     wl._label = label
     wl._base_dir = base_dir
+    wl._warnings = _warnings(document, label, text)
     return wl
+
+
+def _warnings(
+    document: dict[str, Any], label: str, text: str | None
+) -> tuple[WatchlistWarning, ...]:
+    found = layers.unknown_keys(document)
+    if not found:
+        return ()
+    lines = KeyLines(text) if text is not None else None
+    names = _endpoint_names(document)
+    return tuple(
+        WatchlistWarning(
+            message,
+            path=label,
+            line=lines.line_of(keypath) if lines else None,
+            keypath=keypath,
+            endpoint=names.get(keypath[1]) if keypath[:1] == ("endpoint",) else None,
+        )
+        for keypath, message in found
+    )
+
+
+def _endpoint_names(document: dict[str, Any]) -> dict[str | int, str]:
+    tables = document.get("endpoint")
+    if not isinstance(tables, list):
+        return {}
+    return {
+        index: table["name"]
+        for index, table in enumerate(tables)
+        if isinstance(table, dict) and isinstance(table.get("name"), str)
+    }
+
+
+def _too_deep(document: dict[str, Any]) -> KeyPath | None:
+    """The top-level key path of the first value nested past MAX_DEPTH, else None.
+
+    Iterative on purpose: a recursive walk would fail exactly where it is needed.
+    """
+    stack: list[tuple[KeyPath, object, int]] = [((), document, 0)]
+    while stack:
+        keypath, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return keypath[:3]
+        if isinstance(value, dict):
+            stack.extend(((*keypath, k), v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*keypath, i), v, depth + 1) for i, v in enumerate(value))
+    return None
 
 
 def _error(problems: list[Problem], label: str, text: str | None) -> WatchlistError:

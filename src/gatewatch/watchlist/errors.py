@@ -12,12 +12,21 @@ from collections.abc import Sequence
 
 from gatewatch.excerpt import quote, show, show_key
 
-__all__ = ["KeyPath", "WatchlistConflict", "WatchlistError", "dotted", "show", "show_key"]
+__all__ = [
+    "KeyPath",
+    "WatchlistConflict",
+    "WatchlistError",
+    "WatchlistWarning",
+    "dotted",
+    "show",
+    "show_key",
+]
 
 #: A key path inside the TOML document: table keys, and 0-based indexes into arrays.
 KeyPath = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
 
 def dotted(path: KeyPath) -> str:
     """``("endpoint", 1, "headers", "X-Api")`` → ``endpoint[2].headers.X-Api``.
@@ -101,6 +110,59 @@ class WatchlistError(ValueError):
 
     def __str__(self) -> str:
         return self.describe()
+
+
+class WatchlistWarning:
+    """Something in the file that loads but is probably not what was meant (a misspelt key).
+
+    Never raised: a Watchlist carries its warnings (``wl.warnings``) and each command shows
+    them. ``describe()`` reads like an error: ``watchlist.toml:7: endpoint[1] "shop" key
+    'timout': unknown key: did you mean `timeout`? …``.
+    """
+
+    __slots__ = ("_as_error",)
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "<string>",
+        line: int | None = None,
+        keypath: KeyPath = (),
+        endpoint: str | None = None,
+    ) -> None:
+        self._as_error = WatchlistError(
+            message, path=path, line=line, keypath=keypath, endpoint=endpoint
+        )
+
+    @property
+    def message(self) -> str:
+        return self._as_error.message
+
+    @property
+    def path(self) -> str:
+        return self._as_error.path
+
+    @property
+    def line(self) -> int | None:
+        return self._as_error.line
+
+    @property
+    def key(self) -> str | None:
+        return self._as_error.key
+
+    @property
+    def keypath(self) -> KeyPath:
+        return self._as_error.keypath
+
+    def describe(self) -> str:
+        return self._as_error.describe()
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def __repr__(self) -> str:
+        return f"WatchlistWarning({self.describe()!r})"
 
 
 class WatchlistConflict(WatchlistError):

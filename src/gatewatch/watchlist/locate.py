@@ -33,7 +33,7 @@ class KeyLines:
         #: The first key or table that the text defines twice, with its line.
         self.duplicate: tuple[KeyPath, int] | None = None
         scanner = _Scanner(text, self)
-        with contextlib.suppress(_Stop, IndexError, tomllib.TOMLDecodeError):
+        with contextlib.suppress(_Stop, IndexError, RecursionError, tomllib.TOMLDecodeError):
             scanner.run()
 
     def line_of(self, path: KeyPath) -> int | None:

@@ -12,7 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from gatewatch.watchlist.document import Watchlist, build
+from gatewatch.watchlist.document import MAX_DEPTH, Watchlist, build
 from gatewatch.watchlist.errors import KeyPath, WatchlistError
 from gatewatch.watchlist.locate import KeyLines
 
@@ -67,7 +67,44 @@ def parse_text(text: str, *, label: str, path: Path | None) -> Watchlist:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, text, label) from None
+    except RecursionError:
+        # tomllib recurses once per nested array or inline table.
+        raise WatchlistError(
+            f"invalid TOML: arrays or tables nested too deeply (gatewatch reads at most "
+            f"{MAX_DEPTH} levels)",
+            path=label,
+            line=_deep_line(text),
+        ) from None
+    except ValueError:
+        # tomllib lets int() refuse a number of more than 4300 digits with a bare ValueError.
+        raise WatchlistError(
+            "invalid TOML: a number with more than 4300 digits",
+            path=label,
+            line=_long_number_line(text),
+        ) from None
     return build(document, label=label, path=path, text=text)
+
+
+def _deep_line(text: str) -> int | None:
+    """The line where brackets first nest past MAX_DEPTH (strings ignored roughly: an
+    approximation for a message; the error stands without it)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line.partition("#")[0]:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif char in "]}":
+                depth = max(0, depth - 1)
+    return None
+
+
+def _long_number_line(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.search(r"\d{4300}", line.replace("_", "")):
+            return number
+    return None
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, label: str) -> WatchlistError:
