@@ -79,11 +79,32 @@ def scalar(rng: random.Random) -> str:
     if choice == 6:
         return rng.choice(["1979-05-27T07:32:00Z", "1979-05-27", "07:32:00"])
     if choice == 7:
-        return json.dumps(rng.choice(["Sat 02:00-04:00 UTC", "daily 25:00-26:00 Mars/Olympus",
-                                      "x/y", "Mon-Xyz 01:00-02:00", "weekdays 00:00-00:00 +99:99"]))
+        return json.dumps(
+            rng.choice(
+                [
+                    "Sat 02:00-04:00 UTC",
+                    "daily 25:00-26:00 Mars/Olympus",
+                    "x/y",
+                    "Mon-Xyz 01:00-02:00",
+                    "weekdays 00:00-00:00 +99:99",
+                ]
+            )
+        )
     if choice == 8:
-        return json.dumps(rng.choice(["http://", "https://[::1", "ftp://x/", "http://x:99999/",
-                                      "env:", "env:1BAD", "'unclosed", "env:HOOK"]))
+        return json.dumps(
+            rng.choice(
+                [
+                    "http://",
+                    "https://[::1",
+                    "ftp://x/",
+                    "http://x:99999/",
+                    "env:",
+                    "env:1BAD",
+                    "'unclosed",
+                    "env:HOOK",
+                ]
+            )
+        )
     if choice == 9:
         depth = rng.choice([2, 30, 40, 331, 1200, 3000])
         opener, closer = rng.choice([("[", "]"), ("{a=", "}")])
@@ -95,7 +116,7 @@ def scalar(rng: random.Random) -> str:
     if choice == 12:
         return json.dumps("2xx") if rng.random() < 0.5 else str(rng.choice([99, 600, 200]))
     if choice == 13:
-        return str(rng.uniform(-10, 10**rng.randint(0, 20)))
+        return str(rng.uniform(-10, 10 ** rng.randint(0, 20)))
     if choice == 14:
         return json.dumps("\x1b[31m" * rng.randint(1, 3))
     return json.dumps(rng.choice(["", " ", "GET", "get me", "1.1.1.1", "[::1]:53"]))

@@ -10,6 +10,8 @@ kept because the file may name tokens and proxy credentials (new files get 0o600
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import stat
 import tempfile
@@ -122,6 +124,51 @@ def _refuse_if_changed(real: Path, loaded: str | None, label: str) -> None:
     )
 
 
+def remove_leftovers(real: Path) -> list[str]:
+    """Remove the temporary files of saves of ``real`` that were killed mid-way.
+
+    A save holds an exclusive ``flock`` on its temporary file until the rename, and the
+    kernel drops it when the process dies. So a ``.<name>.*.tmp`` that can be locked
+    belongs to no living save: remove it. One that can't is another gatewatch saving right
+    now: leave it. Returns the names removed.
+    """
+    removed = []
+    for leftover in real.parent.glob(f".{glob.escape(real.name)}.*.tmp"):
+        try:
+            fd = os.open(leftover, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a save in progress
+        else:
+            with contextlib.suppress(OSError):
+                if os.path.samestat(os.fstat(fd), os.lstat(leftover)):
+                    os.unlink(leftover)
+                    removed.append(leftover.name)
+        finally:
+            os.close(fd)  # releases the lock
+    return removed
+
+
+def _locked_temp(folder: Path, prefix: str) -> tuple[int, str]:
+    """A new temporary file in ``folder``, open and flocked (see remove_leftovers).
+
+    Between creating and locking it, another process's cleanup could lock and remove it;
+    then the name no longer leads to our file, and we take a new one.
+    """
+    while True:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.path.samestat(os.fstat(fd), os.lstat(name)):
+                return fd, name
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
 def _write_atomic(real: Path, data: bytes) -> None:
     folder = real.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -129,16 +176,17 @@ def _write_atomic(real: Path, data: bytes) -> None:
         mode: int | None = stat.S_IMODE(os.stat(real).st_mode)
     except FileNotFoundError:
         mode = None
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{real.name}.", suffix=".tmp")
+    remove_leftovers(real)
+    fd, tmp_name = _locked_temp(folder, f".{real.name}.")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "wb") as handle:  # closing it (after the rename) drops the lock
             os.chmod(tmp_name, _NEW_FILE_MODE if mode is None else mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            _backup(real)
-        os.replace(tmp_name, real)
+            if mode is not None:
+                _backup(real)
+            os.replace(tmp_name, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
@@ -148,12 +196,28 @@ def _write_atomic(real: Path, data: bytes) -> None:
 
 def _backup(real: Path) -> None:
     """Make ``<name>.bak`` the current file, atomically: a hard link to it when the file
-    system allows (no copy, same mode), else a copy; then renamed over the old .bak."""
+    system allows (no copy, same mode), else a copy; then renamed over the old .bak.
+
+    The link lives for microseconds and holds no lock, so another gatewatch's
+    :func:`remove_leftovers` may take it away in between: then it is made again.
+    """
+    for attempt in range(3):
+        try:
+            _backup_once(real)
+            return
+        except FileNotFoundError:
+            if attempt == 2 or not real.exists():
+                raise
+
+
+def _backup_once(real: Path) -> None:
     backup = real.with_name(real.name + ".bak")
     tmp = real.with_name(f".{real.name}.bak.{os.urandom(4).hex()}.tmp")
     try:
         try:
             os.link(real, tmp)
+        except FileNotFoundError:
+            raise
         except OSError:
             data = real.read_bytes()
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _NEW_FILE_MODE)
@@ -163,6 +227,10 @@ def _backup(real: Path) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, backup)
+        # rename() between two links of one file does nothing and leaves the source (a
+        # save killed after its .bak was made left .bak and the file as one inode).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
