@@ -247,7 +247,7 @@ MALFORMED = [
         '[[endpoint]]\nname = "a"\nurl = "https://a.example:99999/"\n',
         3,
         "endpoint[1].url",
-        "not a valid URL",
+        "a port runs from 1 to 65535",
     ),
     ('[[endpoint]]\nname = "a"\nurl = "https://a.example/a b"\n', 3, "endpoint[1].url", "spaces"),
     ('[[endpoint]]\nname = "a"\nurl = 42\n', 3, "endpoint[1].url", "got 42"),

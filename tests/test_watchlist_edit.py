@@ -322,7 +322,8 @@ def test_endpoint_errors_names_each_bad_field() -> None:
         existing_names={"api"},
     )
     assert errors == {
-        "url": 'expected an http:// or https:// URL, got "shop.example"',
+        "url": 'expected an http:// or https:// URL, got "shop.example" '
+        '(did you mean "http://shop.example"?)',
         "timeout": 'expected a duration like 500ms, 30s or 5m, got "soon"',
         "interval": "an interval must be longer than zero, got 0",
         "expect_status": "item 2: HTTP statuses run from 100 to 599, got 999",

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--brief", action="store_true", help="one line per endpoint instead of every hop"
     )
-    c.add_argument("--concurrency", type=int, default=20)
+    c.add_argument("--concurrency", default="20", help="probes at once (default 20)")
     from gatewatch.cli.diagnose import add_http_version_options
 
     add_http_version_options(c)

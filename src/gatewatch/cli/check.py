@@ -20,8 +20,13 @@ from gatewatch.text import one_line
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gatewatch.cli.diagnose import positive_int_option
     from gatewatch.probe import ProbeSetupError
 
+    try:
+        concurrency = positive_int_option("--concurrency", args.concurrency)
+    except ValueError as exc:
+        return fail(str(exc), err)
     watchlist = load_watchlist(args, err)
     if isinstance(watchlist, int):
         return watchlist
@@ -31,7 +36,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.http_version:  # --http1.1 / --http2 override every endpoint's http_version
         endpoints = tuple(e.replace(http_version=args.http_version) for e in endpoints)
     try:
-        results = asyncio.run(probe_endpoints(endpoints, args.concurrency))
+        results = asyncio.run(probe_endpoints(endpoints, concurrency))
     except ProbeSetupError as exc:
         return fail(str(exc), err)
     if args.json:

@@ -68,10 +68,9 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="deadline for each probe (default 10)",
+        default="10",
+        metavar="DURATION",
+        help="deadline for each probe: seconds, or 500ms, 5s, 1m as in a watchlist (default 10)",
     )
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--ca-bundle", metavar="PATH", help="trust these CA certificates (PEM)")
@@ -95,6 +94,28 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
         "--all-addresses", action="store_true", help="probe every resolved address and report each"
     )
     add_http_version_options(p)
+
+
+def duration_option(option: str, text: str) -> float:
+    """``text`` as a duration by the watchlist's grammar, longer than zero; ValueError
+    naming ``option`` otherwise (the caller exits 2)."""
+    from gatewatch.durations import parse_duration
+
+    seconds = parse_duration(text, key=option)
+    if seconds <= 0:
+        raise ValueError(f"{option}: must be longer than zero, got {text!r}")
+    return seconds
+
+
+def positive_int_option(option: str, text: str) -> int:
+    """``text`` as a whole number ≥ 1 (``--concurrency 0`` would probe nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{option}: expected a whole number ≥ 1, got {text!r}")
+    return value
 
 
 def add_diagnose_parser(
@@ -161,8 +182,7 @@ def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
             expect.append(text)
         else:
             raise ValueError(f"--expect-status takes 200 or 2xx, got {raw!r}")
-    if args.timeout <= 0:
-        raise ValueError("--timeout must be positive")
+    timeout = duration_option("--timeout", str(args.timeout))
     from gatewatch.probe.dns import parse_resolver
 
     for spec in args.resolver:
@@ -172,6 +192,19 @@ def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
             raise ValueError(
                 f"--resolver takes an IP address with an optional port, got {spec!r}"
             ) from exc
+    from gatewatch.watchlist.fields import FieldError, parse_field
+
+    # The watchlist's rules, so a URL the command line takes loads from a file too.
+    for option, key, value in (
+        ("URL", "url", args.url),
+        ("--origin", "origin", args.origin),
+        ("--proxy", "proxy", args.proxy),
+    ):
+        if value is not None:
+            try:
+                parse_field(key, value)
+            except FieldError as exc:
+                raise ValueError(f"{option}: {exc.message}") from None
     import httpx
 
     try:
@@ -181,7 +214,7 @@ def endpoint_from_args(args: argparse.Namespace) -> Endpoint:
     return Endpoint(
         name=args.name or host or args.url,
         url=args.url,
-        timeout=args.timeout,
+        timeout=timeout,
         origin=args.origin,
         proxy=args.proxy,
         resolvers=tuple(args.resolver),

@@ -64,14 +64,28 @@ def _name(value: object) -> str:
 
 def _check_url(value: str, what: str) -> str:
     if _CONTROL.search(value) or any(ch.isspace() for ch in value):
-        raise FieldError(f"{what} can't contain spaces or control characters, got {show(value)}")
+        raise FieldError(
+            f"{what} can't contain spaces or control characters (a space in a path is "
+            f"written %20), got {show(value)}"
+        )
     try:
         parts = urlsplit(value)
-        parts.port  # noqa: B018 - reading it validates the port
     except ValueError as exc:
         raise FieldError(f"not a valid URL ({exc}): {show(value)}") from None
+    if "://" not in value:
+        guess = "http://" + value.removeprefix("//")
+        raise FieldError(
+            f"expected an http:// or https:// {what}, got {show(value)} "
+            f"(did you mean {show(guess)}?)"
+        )
     if parts.scheme.lower() not in ("http", "https"):
         raise FieldError(f"expected an http:// or https:// {what}, got {show(value)}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 and parts.netloc.rpartition("@")[2].rpartition("]")[2].count(":") == 1:
+        raise FieldError(f"a port runs from 1 to 65535, got {show(value)}")
     if not parts.hostname:
         raise FieldError(f"the {what} has no host: {show(value)}")
     return value
