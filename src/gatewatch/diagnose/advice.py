@@ -116,6 +116,8 @@ HOP_SUMMARY: Mapping[str, Mapping[str, str]] = MappingProxyType(
             "handshake_timeout": "the TLS handshake with {host} timed out",
             "expiring_soon": "the certificate of {host} expires soon",
             **H2_HOP_SUMMARY,
+            "malformed_certificate": "the certificate of {host} is malformed (stricter "
+            "clients may refuse it)",
         },
         "proxy": {
             "proxy_refused": "the forward proxy {proxy} refused the connection",
@@ -207,6 +209,10 @@ _BASE_STEPS: Mapping[str, Mapping[str, _S]] = MappingProxyType(
                 "terminator, or a middlebox.",
             ),
             "expiring_soon": ("Renew the certificate now and check why the renewal job has not.",),
+            "malformed_certificate": (
+                "Reissue the certificate with ASCII names only (IDNs as xn-- A-labels): "
+                "`openssl x509 -noout -ext subjectAltName` shows what it holds.",
+            ),
         },
         "proxy": {
             "proxy_refused": (

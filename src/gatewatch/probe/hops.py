@@ -137,7 +137,19 @@ def http_hops(
     elif tl.tls_end is not None:
         facts = attempt.tls_facts or {}
         days = facts.get("days_left")
-        if isinstance(days, float | int) and days < expiring_days:
+        malformed = facts.get("malformed")
+        if malformed:
+            # The handshake verified (OpenSSL is lenient) but the certificate breaks
+            # RFC 5280: stricter clients (Go, cryptography, browsers) may refuse it.
+            hops["tls"] = Hop(
+                "tls",
+                "warn",
+                ms=tl.ms(tl.tls_start, tl.tls_end),
+                error=f"malformed certificate: {'; '.join(malformed)}",
+                kind="malformed_certificate",
+                detail=facts,
+            )
+        elif isinstance(days, float | int) and days < expiring_days:
             hops["tls"] = Hop(
                 "tls",
                 "warn",
