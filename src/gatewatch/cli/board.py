@@ -66,7 +66,8 @@ def run_board(watchlist_path: Path | None) -> int:
     except ValueError as exc:  # monitor settings in the file (down_after …) that don't parse
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
-    return GatewatchApp(watchlist, monitor, on_engine_started=tune_process).run() or 0
+    app = GatewatchApp(watchlist, monitor, on_engine_started=tune_process, handle_signals=True)
+    return app.run() or 0
 
 
 def write_demo_watchlist(lab: Lab, folder: Path) -> wl.Watchlist:
@@ -101,7 +102,8 @@ def run_demo() -> int:
     from gatewatch.lab import Lab
 
     with Lab() as lab, tempfile.TemporaryDirectory(prefix="gatewatch-demo-") as folder:
-        return demo_app(lab, Path(folder), on_engine_started=tune_process).run() or 0
+        app = demo_app(lab, Path(folder), on_engine_started=tune_process, handle_signals=True)
+        return app.run() or 0
 
 
 def cmd_board(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -149,7 +149,7 @@ def _wait_for_stop() -> None:
         stop.set()
 
     previous: dict[signal.Signals, Callable[..., object] | int | None] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         # Outside the main thread signal() raises: the signals stay with their owner.
         with contextlib.suppress(ValueError):
             previous[sig] = signal.signal(sig, on_signal)

@@ -47,6 +47,7 @@ from gatewatch.tui.screens.confirm import ChoiceScreen
 from gatewatch.tui.screens.detail import DetailScreen
 from gatewatch.tui.screens.help import HelpScreen
 from gatewatch.tui.settings import Settings, default_config_dir, load_settings, save_settings
+from gatewatch.tui.signals import exit_on_signals
 
 UPTIME_WINDOW = 86400.0
 
@@ -84,6 +85,7 @@ class GatewatchApp(App[int]):
         checklists: ProgressStore | None = None,
         on_engine_started: Callable[[], None] | None = None,
         user: str | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -99,6 +101,9 @@ class GatewatchApp(App[int]):
         self.tick_interval = tick_interval
         #: Called in a worker thread once the engine runs (the CLI tunes the process there).
         self.on_engine_started = on_engine_started
+        #: SIGTERM/SIGHUP end the app like `q` (the real board and demo; never in tests).
+        self.handle_signals = handle_signals
+        self._restore_signals: Callable[[], None] | None = None
         self._engine_started = False
         self._unsubscribe: Callable[[], None] | None = None
         self._drain_timer: Timer | None = None
@@ -195,6 +200,8 @@ class GatewatchApp(App[int]):
     # ------------------------------------------------------------------ engine
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            self._restore_signals = exit_on_signals(self.exit)
         self._unsubscribe = self.engine.subscribe(self._heard)
         self.broadcast(self.state.load(self.engine.snapshot()))
         if self.start_engine:
@@ -240,6 +247,8 @@ class GatewatchApp(App[int]):
         self.call_from_thread(self.poll_uptimes)
 
     async def on_unmount(self) -> None:
+        if self._restore_signals is not None:
+            self._restore_signals()
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._engine_started:
