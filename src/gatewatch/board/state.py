@@ -30,6 +30,7 @@ from gatewatch.monitor import (
     AlertFailed,
     EndpointStatus,
     History,
+    HistoryRestored,
     HistoryUnavailable,
     LocalProblem,
     Message,
@@ -168,6 +169,9 @@ class BoardState:
                 changes.banners = True
             elif isinstance(message, HistoryUnavailable):
                 self.history_failure = message.reason
+                changes.banners = True
+            elif isinstance(message, HistoryRestored):
+                self.history_failure = None  # the banner goes: history is on disk again
                 changes.banners = True
             elif isinstance(message, Acknowledged):
                 ack = message.ack

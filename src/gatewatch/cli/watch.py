@@ -24,6 +24,7 @@ from gatewatch.monitor.engine import Monitor
 from gatewatch.monitor.events import (
     Acknowledged,
     AlertFailed,
+    HistoryRestored,
     HistoryUnavailable,
     LocalProblem,
     Message,
@@ -116,6 +117,12 @@ def _record(message: Message) -> dict[str, Any] | None:
         return {"type": "local_problem", "active": message.active, "reason": message.reason}
     if isinstance(message, HistoryUnavailable):
         return {"type": "history_unavailable", "reason": message.reason}
+    if isinstance(message, HistoryRestored):
+        return {
+            "type": "history_restored",
+            "reason": message.reason,
+            "written_back": message.written_back,
+        }
     if isinstance(message, AlertFailed):
         return {"type": "alert_failed", "sink": message.sink, "reason": message.reason}
     if isinstance(message, Acknowledged):
@@ -157,6 +164,8 @@ def _human(record: dict[str, Any]) -> str:
         )
     if kind == "history_unavailable":
         return f"!  history unavailable: {one_line(record['reason'])}"
+    if kind == "history_restored":
+        return f"*  history back on disk: {one_line(record['reason'])}"
     return f"!  alert via {record['sink']} failed: {one_line(record['reason'])}"
 
 

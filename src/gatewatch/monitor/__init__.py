@@ -17,6 +17,7 @@ from gatewatch.monitor.engine import Monitor
 from gatewatch.monitor.events import (
     Acknowledged,
     AlertFailed,
+    HistoryRestored,
     HistoryUnavailable,
     LocalProblem,
     Message,
@@ -40,6 +41,7 @@ __all__ = [
     "EndpointStatus",
     "EngineStats",
     "History",
+    "HistoryRestored",
     "HistoryUnavailable",
     "LocalProblem",
     "Message",

@@ -25,7 +25,13 @@ from typing import Any
 from gatewatch.model import Endpoint
 from gatewatch.monitor.alerts import AlertConfig
 from gatewatch.monitor.core import AnnotateFn, EngineCore, ProbeFn, ResolverCheck
-from gatewatch.monitor.events import AlertFailed, HistoryUnavailable, Message, ProbeCompleted
+from gatewatch.monitor.events import (
+    AlertFailed,
+    HistoryRestored,
+    HistoryUnavailable,
+    Message,
+    ProbeCompleted,
+)
 from gatewatch.monitor.history import History
 from gatewatch.monitor.local import LocalDetector, check_resolvers
 from gatewatch.monitor.notify import Notifier
@@ -350,7 +356,7 @@ class Monitor:
 
     async def _main(self) -> None:
         self._stopping = asyncio.Event()
-        self.history.set_listener(self._history_failed)
+        self.history.set_listener(self._history_failed, self._history_restored)
         if self._warm_up_fn is not None:
             try:
                 await self._warm_up_fn()
@@ -388,12 +394,18 @@ class Monitor:
 
     def _history_failed(self, reason: str) -> None:
         """From any thread (the history's writer): hand over to the engine thread."""
+        self._publish_from_any_thread(HistoryUnavailable(reason))
+
+    def _history_restored(self, reason: str, written_back: int) -> None:
+        self._publish_from_any_thread(HistoryRestored(reason, written_back))
+
+    def _publish_from_any_thread(self, message: Message) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._publish, HistoryUnavailable(reason))
+                loop.call_soon_threadsafe(self._publish, message)
                 return
-        self._publish(HistoryUnavailable(reason))
+        self._publish(message)
 
     def _alert_failed(self, sink: str, reason: str) -> None:
         log.warning("alert sink %s failed: %s", sink, reason)

@@ -46,6 +46,15 @@ class HistoryUnavailable:
 
 
 @dataclass(frozen=True)
+class HistoryRestored:
+    """The history database is written again; the rows kept in memory meanwhile were saved."""
+
+    reason: str
+    #: Rows that were kept in memory and are now in the file.
+    written_back: int = 0
+
+
+@dataclass(frozen=True)
 class AlertFailed:
     """An alert sink failed (after its retries). Never fatal; ``reason`` holds no secrets."""
 
@@ -65,5 +74,11 @@ class Acknowledged:
 
 
 Message = (
-    ProbeCompleted | StateChanged | LocalProblem | HistoryUnavailable | AlertFailed | Acknowledged
+    ProbeCompleted
+    | StateChanged
+    | LocalProblem
+    | HistoryUnavailable
+    | HistoryRestored
+    | AlertFailed
+    | Acknowledged
 )

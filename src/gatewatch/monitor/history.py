@@ -9,9 +9,14 @@ Why it looks like this:
   process (``sqlite3 history.sqlite3``) can read while we write.
 - One connection, guarded by a lock, serves the writer and the queries. Queries are rare
   (the board asks now and then) and short, and this also works for ``":memory:"``.
-- A corrupt, locked or unwritable database must never stop monitoring. The first failure
-  is reported once (the listener turns it into ``HistoryUnavailable``) and the store carries
-  on in an in-memory database for the rest of the session, so queries still answer.
+- A corrupt, locked, unwritable or deleted database must never stop monitoring, and must
+  not lose rows quietly. When the disk fails (``busy_timeout`` already waited out for a
+  lock) the rows go to an in-memory database, so queries still answer, *and* are kept for
+  the disk; the failure is reported (``HistoryUnavailable``). Every ``retry_interval`` the
+  writer tries the file again; when it works, the kept rows are written to it and the
+  store is back on disk (``HistoryRestored``, with the count). A database file deleted
+  while running is noticed before the next write (its inode changed or vanished), reported
+  and created anew, instead of writing on into the deleted file.
 - Retention is enforced by the writer thread in small chunks, so a week of rows being
   deleted never holds the lock for long.
 """
@@ -47,6 +52,8 @@ _NOT_COUNTED = (str(State.MAINTENANCE), str(State.PAUSED))
 _PRUNE_CHUNK = 5000
 
 Listener = Callable[[str], None]
+#: Told ``(reason, rows written back)`` when the history is on disk again.
+RestoredListener = Callable[[str, int], None]
 
 
 def default_history_path() -> Path:
@@ -78,6 +85,7 @@ class History:
         flush_interval: float = 0.25,
         prune_every: float = 300.0,
         busy_timeout: float = 1.0,
+        retry_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path: str = str(default_history_path() if path is None else path)
@@ -87,10 +95,25 @@ class History:
         self.prune_every = prune_every
         self.busy_timeout = busy_timeout
         self.clock = clock
+        self.retry_interval = retry_interval
         #: Why the database is not used (None while it is).
         self.failure: str | None = None
+        #: Rows written to memory that the file has not got yet (0 while on disk).
+        self.kept_in_memory = 0
+        #: Rows that were kept in memory and later written to the file, this session.
+        self.written_back = 0
+        #: Rows that never reached the file (kept in memory when the session ended).
+        self.lost = 0
         self._reported = False
         self._listener: Listener | None = None
+        self._restored_listener: RestoredListener | None = None
+        #: Batches waiting for the file while it fails: (probes, events, renames).
+        self._pending: list[
+            tuple[list[Any], list[Any], list[tuple[str, str]], list[tuple[str, tuple[Any, ...]]]]
+        ] = []
+        self._retry_at = 0.0
+        #: (st_dev, st_ino) of the file we write, to notice it was deleted or replaced.
+        self._identity: tuple[int, int] | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -106,6 +129,7 @@ class History:
                 return self
             try:
                 self._conn = self._connect(self.path)
+                self._identity = self._stat()
             except (sqlite3.Error, OSError) as exc:
                 self._fail_over(exc)
         self._prune()
@@ -115,10 +139,19 @@ class History:
         self._writer.start()
         return self
 
-    def set_listener(self, listener: Listener | None) -> None:
-        """Who hears of a failure (once); told at once if the failure already happened."""
+    @property
+    def on_disk(self) -> bool:
+        """Whether rows go to the file now (False while kept in memory, or for ``:memory:``)."""
+        return self.path != MEMORY and self.failure is None and self._conn is not None
+
+    def set_listener(
+        self, listener: Listener | None, restored: RestoredListener | None = None
+    ) -> None:
+        """Who hears of a failure (each time the history leaves the disk; told at once if it
+        already has) and, with ``restored``, of each return to disk."""
         with self._lock:
             self._listener = listener
+            self._restored_listener = restored
             self._report()
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -138,6 +171,16 @@ class History:
             self._queue.put(_STOP)
             self._writer.join(timeout)
         with self._lock:
+            if self.failure is not None:
+                self._retry_at = 0.0
+                self._try_disk()  # one last chance for the rows kept in memory
+            if self._pending:
+                self.lost += self.kept_in_memory
+                log.warning(
+                    "history: %d rows kept in memory could not be written to %s",
+                    self.kept_in_memory,
+                    self.path,
+                )
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -332,23 +375,96 @@ class History:
             raise
         return conn
 
+    def _stat(self) -> tuple[int, int] | None:
+        if self.path == MEMORY:
+            return None
+        try:
+            st = Path(self.path).stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
     def _fail_over(self, exc: BaseException) -> None:
-        """Switch to an in-memory database for the rest of the session; report once."""
+        """Leave the disk: rows go to memory (and are kept for the file); report it."""
         with self._lock:
             if self._conn is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
             self._conn = self._connect(MEMORY)
+            self._retry_at = time.monotonic() + self.retry_interval
             if self.failure is None:
-                where = "in memory" if self.path == MEMORY else self.path
-                self.failure = (
-                    f"history database {where} unusable ({type(exc).__name__}: {exc}); "
-                    "keeping this session's history in memory"
-                )
+                if self.path == MEMORY:
+                    self.failure = (
+                        f"history database in memory unusable ({type(exc).__name__}: {exc})"
+                    )
+                else:
+                    self.failure = (
+                        f"history database {self.path} unusable ({type(exc).__name__}: {exc}); "
+                        f"keeping rows in memory, retrying every {self.retry_interval:g}s"
+                    )
+                self._reported = False
                 log.warning("%s", self.failure)
             self._report()
 
+    def _try_disk(self) -> bool:
+        """Off disk: open the file again and write the rows kept meanwhile. True if back."""
+        if self.path == MEMORY or time.monotonic() < self._retry_at:
+            return False
+        self._retry_at = time.monotonic() + self.retry_interval
+        try:
+            conn = self._connect(self.path)
+        except (sqlite3.Error, OSError):
+            return False
+        try:
+            for probes, events, renames, acks in self._pending:
+                self._insert(conn, probes, events, renames, acks)
+        except sqlite3.Error:
+            # Nothing half-written: a batch is one transaction, and the ones before it are
+            # in the file now; keep only what is left.
+            conn.close()
+            return False
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn is not None:
+                self._conn.close()
+        self._conn = conn
+        self._identity = self._stat()
+        written, self.kept_in_memory = self.kept_in_memory, 0
+        self.written_back += written
+        self._pending.clear()
+        self.failure = None
+        reason = (
+            f"history database {self.path} is written again; "
+            f"{written} rows kept in memory were saved to it"
+        )
+        log.warning("%s", reason)
+        if self._restored_listener is not None:
+            try:
+                self._restored_listener(reason, written)
+            except Exception:
+                log.exception("history restored listener raised")
+        return True
+
+    def _check_deleted(self) -> None:
+        """On disk, before a write: was the file deleted (or replaced) under us?"""
+        if self.path == MEMORY or self._identity is None or self.failure is not None:
+            return
+        if self._stat() == self._identity:
+            return
+        # Writing on would go to the deleted inode and vanish at exit: make the file anew.
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn is not None:
+                self._conn.close()
+        self._conn = None
+        self.failure = f"history database {self.path} was deleted while in use; creating it again"
+        self._reported = False
+        log.warning("%s", self.failure)
+        self._report()
+        self._conn = self._connect(MEMORY)
+        self._retry_at = 0.0
+        self._try_disk()
+
     def _report(self) -> None:
+        """Tell the listener about the current failure, once per failure."""
         if self.failure is None or self._reported or self._listener is None:
             return
         self._reported = True
@@ -372,7 +488,8 @@ class History:
         stopping = False
         while not stopping:
             try:
-                first = self._queue.get(timeout=max(0.05, next_prune - time.monotonic()))
+                wake = next_prune if self.failure is None else min(next_prune, self._retry_at)
+                first = self._queue.get(timeout=max(0.05, wake - time.monotonic()))
             except queue.Empty:
                 first = None
             batch: list[Any] = [] if first is None else [first]
@@ -424,17 +541,29 @@ class History:
             elif isinstance(item, tuple) and item[0] == "unack":
                 acks.append((records.CLEAR_ACK, (records.to_timestamp(item[2]), item[3],
                                                  item[1])))
-        if not probes and not events and not renames and not acks:
-            return
-        for _attempt in range(2):
-            with self._lock:
-                if self._conn is None:
-                    return
+        with self._lock:
+            if self.failure is not None:
+                self._try_disk()
+            if not probes and not events and not renames and not acks:
+                return
+            if self._conn is None:
+                return
+            self._check_deleted()
+            if self.failure is None:
                 try:
                     self._insert(self._conn, probes, events, renames, acks)
                     return
                 except sqlite3.Error as exc:
+                    if self.path == MEMORY:
+                        log.warning("history: %s", exc)
+                        return
                     self._fail_over(exc)
+            # Off disk: to memory for the queries, and kept for the file.
+            self._pending.append((probes, events, renames, acks))
+            self.kept_in_memory += len(probes) + len(events) + len(acks)
+            assert self._conn is not None
+            with contextlib.suppress(sqlite3.Error):
+                self._insert(self._conn, probes, events, renames, acks)
 
     @staticmethod
     def _insert(
