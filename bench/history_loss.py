@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from gatewatch.monitor import History, State  # noqa: E402
-from test_monitor_support import T0, ok_result  # noqa: E402
+from gatewatch.monitor import History, State
+from test_monitor_support import T0, ok_result
 
 
 def record(history: History, start: int, count: int) -> None:
