@@ -400,27 +400,32 @@ async def test_dispatcher_bounds_concurrent_sends_and_reports_failures() -> None
     from gatewatch.monitor.sinks import AlertDispatcher
 
     class SlowSink:
-        name = "slow"
-        running = peak = sent = 0
+        running = peak = 0
+
+        def __init__(self, name: str, fail: str | None = None) -> None:
+            self.name = name
+            self.fail = fail
 
         async def send(self, alert: Alert) -> None:
             SlowSink.running += 1
             SlowSink.peak = max(SlowSink.peak, SlowSink.running)
             await asyncio.sleep(0.02)
             SlowSink.running -= 1
-            SlowSink.sent += 1
-            if alert.endpoint == "e3":
+            if self.fail == "refuse":
                 raise SinkError("receiver said no")
-            if alert.endpoint == "e4":
+            if self.fail == "bug":
                 raise RuntimeError("bug")
 
         async def aclose(self) -> None:
             pass
 
-    failures: list[tuple[str, str]] = []
-    dispatcher = AlertDispatcher([SlowSink()], lambda *f: failures.append(f), max_concurrent=3)
-    for i in range(10):
-        dispatcher.send(transition_alert(ev(State.UP, State.DOWN, f"e{i}"), None))
+    failures: list[tuple[str, str, int]] = []
+    sinks = [SlowSink(f"s{i}") for i in range(4)] + [
+        SlowSink("no", "refuse"),
+        SlowSink("bug", "bug"),
+    ]
+    dispatcher = AlertDispatcher(sinks, lambda *f: failures.append(f), max_concurrent=3)
+    dispatcher.send(transition_alert(ev(State.UP, State.DOWN, "e0"), None))
     await dispatcher.drain(grace=2)
-    assert SlowSink.sent == 10 and SlowSink.peak == 3
-    assert failures == [("slow", "receiver said no"), ("slow", "internal error (RuntimeError)")]
+    assert SlowSink.peak == 3  # six sinks, three sends at once
+    assert failures == [("no", "receiver said no", 1), ("bug", "internal error (RuntimeError)", 1)]

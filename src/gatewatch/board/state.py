@@ -111,6 +111,8 @@ class BoardState:
         self.local_problem: str | None = None
         #: Why the history database is not used, or None.
         self.history_failure: str | None = None
+        #: Alerts that did not reach a sink this session (failed, or dropped).
+        self.alerts_undelivered = 0
 
     # ------------------------------------------------------------------ reading
 
@@ -186,6 +188,7 @@ class BoardState:
                                 f"({message.reason or 'cleared'})")
                     )
             elif isinstance(message, AlertFailed):
+                self.alerts_undelivered += message.undelivered
                 changes.alerts.append(visible(f"alert to {message.sink} failed: {message.reason}"))
         return changes
 

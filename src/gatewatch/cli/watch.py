@@ -124,7 +124,12 @@ def _record(message: Message) -> dict[str, Any] | None:
             "written_back": message.written_back,
         }
     if isinstance(message, AlertFailed):
-        return {"type": "alert_failed", "sink": message.sink, "reason": message.reason}
+        return {
+            "type": "alert_failed",
+            "sink": message.sink,
+            "reason": message.reason,
+            "undelivered": message.undelivered,
+        }
     if isinstance(message, Acknowledged):
         ack = message.ack
         return {

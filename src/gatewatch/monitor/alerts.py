@@ -46,7 +46,7 @@ DEFAULT_WEBHOOK_BACKOFF = 0.5
 class Alert:
     """One alert, as every sink sends it (JSON body, stdin, environment)."""
 
-    type: Literal["transition", "local"]
+    type: Literal["transition", "local", "digest"]
     at: datetime
     text: str
     reason: str
@@ -56,9 +56,19 @@ class Alert:
     state: State | None = None
     event: TransitionEvent | None = None
     probably_local: bool = False
+    #: For a digest: the alerts it stands for, oldest first.
+    covers: tuple[Alert, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         verdict = self.event.verdict if self.event else None
+        if self.type == "digest":
+            return {
+                "text": slack_escape(visible(self.text)),
+                "type": "digest",
+                "at": format_time(self.at),
+                "count": len(self.covers),
+                "alerts": [alert.to_json() for alert in self.covers],
+            }
         return {
             "text": slack_escape(visible(self.text)),
             "type": self.type,
@@ -89,6 +99,7 @@ class Alert:
             "GATEWATCH_KIND": (verdict.kind or "") if verdict else "",
             "GATEWATCH_PROBABLY_LOCAL": "1" if self.probably_local else "0",
             "GATEWATCH_TEXT": visible(self.text),
+            "GATEWATCH_COUNT": str(len(self.covers) if self.covers else 1),
         }
         return {k: v.replace("\x00", "") for k, v in values.items()}
 
@@ -120,6 +131,46 @@ def local_alert(problem: LocalProblem, at: datetime) -> Alert:
     else:
         text = f"gatewatch: local problem cleared: {problem.reason}"
     return Alert(type="local", at=at, text=text, reason=problem.reason, probably_local=True)
+
+
+def digest_alert(alerts: list[Alert], at: datetime) -> Alert:
+    """One alert for several a sink could not keep up with: "12 endpoints changed state: …".
+
+    Per endpoint, the state it is in now and the one it was in before the first of them
+    (``shop DOWN (was UP)``); flaps in between are counted, not listed.
+    """
+    first: dict[str, State | None] = {}
+    last: dict[str, State | None] = {}
+    changes: dict[str, int] = {}
+    local = [a for a in alerts if a.type == "local"]
+    for alert in alerts:
+        if alert.type != "transition" or alert.endpoint is None:
+            continue
+        first.setdefault(alert.endpoint, alert.from_state)
+        last[alert.endpoint] = alert.state
+        changes[alert.endpoint] = changes.get(alert.endpoint, 0) + 1
+    parts = []
+    for name, state in last.items():
+        part = f"{name} {str(state or '?').upper()} (was {first[name] or '?'}"
+        part += f", {changes[name]} changes)" if changes[name] > 1 else ")"
+        parts.append(part)
+    shown = ", ".join(parts[:_DIGEST_LISTED])
+    if len(parts) > _DIGEST_LISTED:
+        shown += f", and {len(parts) - _DIGEST_LISTED} more"
+    text = f"gatewatch: {len(last)} endpoint{'s' if len(last) != 1 else ''} changed state"
+    text += f": {shown}" if shown else ""
+    if local:
+        text += f"; {local[-1].text.removeprefix('gatewatch: ')}"
+    return Alert(
+        type="digest",
+        at=at,
+        text=text,
+        reason=f"{len(alerts)} alerts in one: the sink fell behind",
+        covers=tuple(alerts),
+    )
+
+
+_DIGEST_LISTED = 20
 
 
 class AlertPolicy:

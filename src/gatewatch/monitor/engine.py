@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewatch.model import Endpoint
+from gatewatch.monitor.alert_queue import Tally
 from gatewatch.monitor.alerts import AlertConfig
 from gatewatch.monitor.core import AnnotateFn, EngineCore, ProbeFn, ResolverCheck
 from gatewatch.monitor.events import (
@@ -407,6 +408,10 @@ class Monitor:
                 return
         self._publish(message)
 
-    def _alert_failed(self, sink: str, reason: str) -> None:
+    def _alert_failed(self, sink: str, reason: str, count: int = 1) -> None:
         log.warning("alert sink %s failed: %s", sink, reason)
-        self._publish(AlertFailed(sink, reason))
+        self._publish(AlertFailed(sink, reason, undelivered=count))
+
+    def alert_tallies(self) -> dict[str, Tally]:
+        """Per alert sink: alerts delivered alone, in digests, failed and dropped so far."""
+        return self._dispatcher.tallies()

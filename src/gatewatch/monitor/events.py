@@ -60,6 +60,8 @@ class AlertFailed:
 
     sink: str
     reason: str
+    #: How many alerts did not get through (a digest or a queue stands for several).
+    undelivered: int = 1
 
 
 @dataclass(frozen=True)

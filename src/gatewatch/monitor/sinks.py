@@ -11,14 +11,17 @@ from a server can ever become part of a command line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import shlex
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from gatewatch import secrets
+from gatewatch.monitor.alert_queue import DEFAULT_MAX_PENDING, SinkQueue, Tally
 from gatewatch.monitor.alerts import Alert, AlertConfig, sink_label
 
 if TYPE_CHECKING:
@@ -56,9 +59,13 @@ class CommandSink:
             raise ValueError("alerts: command is empty")
         self.timeout = timeout
         self.environ = environ
+        #: Process groups of commands that finished but may have left children running
+        #: (``notify &``): killed at exit, so nothing of ours outlives gatewatch.
+        self._groups: set[int] = set()
 
     async def send(self, alert: Alert) -> None:
         program = self.argv[0]
+        self._groups = {g for g in self._groups if _group_alive(g)}
         env = {**(os.environ if self.environ is None else self.environ), **alert.environment()}
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -67,17 +74,23 @@ class CommandSink:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
+                # Its own process group: on a timeout or at exit the whole group is
+                # killed, so a shell script's `sleep` children do not outlive gatewatch.
+                start_new_session=True,
             )
         except OSError as exc:
             raise SinkError(f"cannot run {program!r}: {exc.strerror or exc}") from None
+        self._groups.add(proc.pid)
         payload = json.dumps(alert.to_json()).encode()
         try:
             async with asyncio.timeout(self.timeout):
                 _, stderr = await proc.communicate(payload)
         except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            await _kill_group(proc)
             raise SinkError(f"{program!r} did not finish within {self.timeout:g}s") from None
+        except BaseException:  # cancelled: gatewatch is stopping
+            await _kill_group(proc)
+            raise
         if proc.returncode != 0:
             tail = _last_line(stderr)
             raise SinkError(
@@ -85,7 +98,19 @@ class CommandSink:
             )
 
     async def aclose(self) -> None:
-        return None
+        """gatewatch is stopping: end whatever our commands left running."""
+        for group in self._groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        self._groups.clear()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 class WebhookSink:
@@ -167,57 +192,78 @@ def sinks_from_config(
     return sinks
 
 
-FailureReporter = Callable[[str, str], None]
+#: ``(sink name, reason, how many alerts did not get through)``.
+FailureReporter = Callable[[str, str, int], None]
 
 
 class AlertDispatcher:
-    """Sends alerts to every sink as tasks on the running loop. Engine thread only."""
+    """Hands alerts to each sink's bounded queue (:mod:`gatewatch.monitor.alert_queue`).
+    Engine thread only."""
 
     def __init__(
-        self, sinks: Sequence[Sink], on_failure: FailureReporter, *, max_concurrent: int = 4
+        self,
+        sinks: Sequence[Sink],
+        on_failure: FailureReporter,
+        *,
+        max_concurrent: int = 4,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         self.sinks = list(sinks)
         self.on_failure = on_failure
-        #: Sends in flight at once, all sinks together: 300 endpoints going down behind one
-        #: gateway must not fork 300 commands at once. The rest wait their turn, in order.
+        #: Sends in flight at once, all sinks together (each sink has one at most).
         self.max_concurrent = max_concurrent
         self._slots: asyncio.Semaphore | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.queues = [
+            SinkQueue(
+                sink,
+                self._report,
+                slots=self._semaphore,
+                error_types=(SinkError,),
+                max_pending=max_pending,
+            )
+            for sink in self.sinks
+        ]
         #: Alerts handed over (to all sinks), for tests and stats.
         self.sent = 0
 
     def send(self, alert: Alert) -> None:
         self.sent += 1
-        for sink in self.sinks:
-            task = asyncio.get_running_loop().create_task(self._deliver(sink, alert))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for queue in self.queues:
+            queue.put(alert)
 
-    async def _deliver(self, sink: Sink, alert: Alert) -> None:
+    def tallies(self) -> dict[str, Tally]:
+        """Per sink: delivered, digested, failed, dropped."""
+        return {queue.sink.name: queue.tally for queue in self.queues}
+
+    def _semaphore(self) -> asyncio.Semaphore:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrent)
+        return self._slots
+
+    def _report(self, sink: str, reason: str, count: int) -> None:
         try:
-            async with self._slots:
-                await sink.send(alert)
-        except SinkError as exc:
-            self.on_failure(sink.name, str(exc))
-        except Exception as exc:  # a bug in a sink must not take the engine down
-            log.exception("alert sink %s crashed", sink.name)
-            self.on_failure(sink.name, f"internal error ({type(exc).__name__})")
+            self.on_failure(sink, reason, count)
+        except Exception:
+            log.exception("alert failure listener raised")
 
     async def drain(self, grace: float) -> None:
-        """Let in-flight sends finish for up to ``grace`` s, cancel the rest, close sinks."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=1.0)
+        """Let sends in flight finish for up to ``grace`` s, report what is left, close sinks."""
+        await asyncio.gather(*(queue.close(grace) for queue in self.queues))
         for sink in self.sinks:
             try:
                 await sink.aclose()
             except Exception:
                 log.exception("closing alert sink %s", sink.name)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the command's whole process group, and reap the command."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(asyncio.shield(proc.wait()), 5.0)
 
 
 def _describe(exc: Exception, url: str, shown: str) -> str:

@@ -208,6 +208,8 @@ class BoardScreen(EditActions, Screen[None]):
             query=self.query_text,
             dirty=self.state.dirty,
             sort_mode=self.sort_mode,
+            history_in_memory=self.state.history_failure is not None,
+            alerts_undelivered=self.state.alerts_undelivered,
         )
         self.set_line(self._status_line, text)
 

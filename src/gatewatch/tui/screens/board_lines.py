@@ -72,6 +72,8 @@ def status(
     query: str,
     dirty: bool,
     sort_mode: SortMode,
+    history_in_memory: bool = False,
+    alerts_undelivered: int = 0,
 ) -> Content:
     """``8 endpoints  ✖ 3 down  ↯ 1 flapping …``: most important first, since a narrow
     terminal cuts the line's end (the order is also marked in the table's header)."""
@@ -88,6 +90,12 @@ def status(
             pieces += [("  ", ""), (word, look.role)]
     if dirty:
         pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
+    if history_in_memory:  # nothing is lost quietly: say so until it is on disk again
+        pieces.append(("   history in memory", "$status-degraded bold"))
+    if alerts_undelivered:
+        pieces.append(
+            (f"   {fmt.count(alerts_undelivered, 'alert')} undelivered", "$status-down bold")
+        )
     if query:
         pieces.append((f"   filter: {one_line(query, 40)}", "dim"))
     pieces.append((f"   sort: {SORT_NAMES[sort_mode]}", "dim"))
