@@ -16,7 +16,14 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
 from gatewatch import watchlist as wl
-from gatewatch.monitor import HistoryUnavailable, Message, ProbeCompleted, State
+from gatewatch.monitor import (
+    AlertFailed,
+    HistoryRestored,
+    HistoryUnavailable,
+    Message,
+    ProbeCompleted,
+    State,
+)
 from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.screens.board import BoardScreen
 from gatewatch.tui.screens.confirm import ChoiceScreen, ConfirmScreen
@@ -179,6 +186,20 @@ async def test_banners(board: Board) -> None:
     assert board.screen.query_one("#banner-history", Banner).shown
     await board.feed([local_problem().__class__(False, "")])
     assert not board.screen.query_one("#banner-local", Banner).shown
+
+
+async def test_status_says_when_history_is_not_on_disk_and_alerts_were_lost(
+    board: Board,
+) -> None:
+    def status() -> str:
+        return str(board.screen.query_one("#status-line", Static).render())
+
+    assert "history in memory" not in status() and "undelivered" not in status()
+    await board.feed([HistoryUnavailable("locked"), AlertFailed("webhook", "HTTP 500", 12)])
+    assert "history in memory" in status() and "12 alerts undelivered" in status()
+    await board.feed([HistoryRestored("back", 40), AlertFailed("command", "exit 1")])
+    assert "history in memory" not in status() and "13 alerts undelivered" in status()
+    assert not board.screen.query_one("#banner-history", Banner).shown
 
 
 # --------------------------------------------------------------------------- editing
