@@ -175,6 +175,13 @@ def watch_setup(wl: Any) -> None:
 def run(count: int, seed: int) -> dict[str, Any]:
     from gatewatch.watchlist import WatchlistError, loads
 
+    try:  # the loader every command uses: the watchlist's checks, then the monitor's
+        from gatewatch.monitor.watchlist_check import check_watchlist
+    except ImportError:  # before: the watchlist alone
+
+        def check_watchlist(wl: Any) -> Any:
+            return wl
+
     rng = random.Random(seed)
     outcome: collections.Counter[str] = collections.Counter()
     crashes: collections.Counter[str] = collections.Counter()
@@ -183,7 +190,7 @@ def run(count: int, seed: int) -> dict[str, Any]:
     for _ in range(count):
         text = document(rng)
         try:
-            wl = loads(text)
+            wl = check_watchlist(loads(text))
         except WatchlistError:
             outcome["refused"] += 1
             continue

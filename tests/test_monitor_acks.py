@@ -51,7 +51,7 @@ def test_an_acknowledged_endpoint_pages_nobody_but_listeners_hear_everything() -
         def send(self, alert: Alert) -> None:
             self.sent += 1
 
-    dispatcher = Dispatcher([], lambda sink, reason: None)
+    dispatcher = Dispatcher([], lambda sink, reason, count: None)
     notifier = Notifier(published.append, dispatcher, lambda: datetime.now(UTC))
     down = TransitionEvent(datetime.now(UTC), "bad", State.UP, State.DOWN, None, "refused")
     notifier.acked.add("bad")

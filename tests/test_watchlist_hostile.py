@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gatewatch.cli import main
+from gatewatch.cli.board import run_board
+from gatewatch.monitor import check_watchlist, load_checked
 from gatewatch.monitor.alerts import AlertConfig
 from gatewatch.monitor.settings import rules_for
 from gatewatch.monitor.sinks import sinks_from_config
-from gatewatch.tui.app import run_board
-from gatewatch.watchlist import Watchlist, WatchlistError, load, loads, save
+from gatewatch.watchlist import Watchlist, WatchlistError, loads, save
 
 BASE = textwrap.dedent(
     """\
@@ -109,7 +110,7 @@ def test_monitor_settings_are_checked_at_load(
     section: str, line: str, number: int, where: str
 ) -> None:
     with pytest.raises(WatchlistError) as caught:
-        loads(with_line(section, line), path="w.toml")
+        check_watchlist(loads(with_line(section, line), path="w.toml"))
     assert str(caught.value).startswith(f"w.toml:{number}: {where}: ")
 
 
@@ -149,7 +150,7 @@ def test_a_misspelt_key_is_a_warning_with_line_and_the_closest_key(tmp_path: Pat
     text = text.replace('command = "true"', 'command = "true"\ncomand = "x"')
     path = tmp_path / "w.toml"
     path.write_text(text)
-    watchlist = load(path)
+    watchlist = load_checked(path)
     shown = [w.describe() for w in watchlist.warnings]
     assert shown == [
         f"{path}:2: key 'foo': unknown key: this gatewatch does not use it (kept as written)",
@@ -163,12 +164,10 @@ def test_a_misspelt_key_is_a_warning_with_line_and_the_closest_key(tmp_path: Pat
         "`expect_status`? (kept as written, not used)",
     ]
     # The keys survive a save, and so do their warnings.
-    saved = save(
-        watchlist.with_endpoint(watchlist.endpoints[0].__class__(name="b", url="http://b/"))
-    )
-    again = load(path)
+    save(watchlist.with_endpoint(watchlist.endpoints[0].__class__(name="b", url="http://b/")))
+    again = load_checked(path)
     assert again.document["foo"] == 1 and again.document["endpoint"][0]["timout"] == "5s"
-    assert len(again.warnings) == len(saved.warnings) == 5
+    assert len(again.warnings) == 5
     # check prints them on stderr; stdout stays JSON.
     out, err = io.StringIO(), io.StringIO()
     main(["check", str(path), "--json"], out=out, err=err)
@@ -178,7 +177,7 @@ def test_a_misspelt_key_is_a_warning_with_line_and_the_closest_key(tmp_path: Pat
 
 def test_known_keys_give_no_warning() -> None:
     text = with_line("endpoint", 'down_after = 3\nflap_window = "10m"\ntags = ["a"]')
-    assert loads(text).warnings == ()
+    assert check_watchlist(loads(text)).warnings == ()
 
 
 # ------------------------------------------------------------------ the property
@@ -258,7 +257,7 @@ def test_the_loader_raises_nothing_but_its_own_error(
         at = mangle[0] % (len(text) + 1)
         text = text[:at] + mangle[1] + text[at:]
     try:
-        watchlist = loads(text)
+        watchlist = check_watchlist(loads(text))
     except WatchlistError:
         return
     watch_setup(watchlist)  # what loads must also start: no ValueError/OverflowError later

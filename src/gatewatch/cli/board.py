@@ -46,11 +46,12 @@ def run_board(watchlist_path: Path | None) -> int:
     import sys
 
     from gatewatch.monitor import Monitor, default_history_path
+    from gatewatch.monitor.watchlist_check import load_checked
     from gatewatch.tui.app import GatewatchApp
 
     path = watchlist_path if watchlist_path is not None else wl.default_path()
     try:
-        watchlist = wl.load(path)
+        watchlist = load_checked(path)  # the same checks as `check` and `watch`
     except FileNotFoundError:
         watchlist = wl.Watchlist.empty(path)
     except wl.WatchlistError as exc:

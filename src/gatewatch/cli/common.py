@@ -71,11 +71,12 @@ def fail(message: str, err: TextIO) -> int:
 
 def load_watchlist(args: argparse.Namespace, err: TextIO) -> Watchlist | int:
     """The watchlist named on the command line (or the default), or the exit status."""
-    from gatewatch.watchlist import WatchlistError, default_path, load
+    from gatewatch.monitor.watchlist_check import load_checked
+    from gatewatch.watchlist import WatchlistError, default_path
 
     path = Path(args.watchlist) if args.watchlist else default_path()
     try:
-        watchlist = load(path)
+        watchlist = load_checked(path)  # the monitor's keys too: one validation for all
     except FileNotFoundError:
         return fail(f"{path}: no such watchlist", err)
     except WatchlistError as exc:

@@ -30,6 +30,7 @@ from gatewatch.monitor.settings import MonitorRules, rules_for
 from gatewatch.monitor.state import State, TransitionEvent
 from gatewatch.monitor.stats import EngineStats
 from gatewatch.monitor.status import EndpointStatus
+from gatewatch.monitor.watchlist_check import check_watchlist, load_checked
 
 __all__ = [
     "Ack",
@@ -53,6 +54,8 @@ __all__ = [
     "State",
     "StateChanged",
     "TransitionEvent",
+    "check_watchlist",
     "default_history_path",
+    "load_checked",
     "rules_for",
 ]

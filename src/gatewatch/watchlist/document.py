@@ -65,6 +65,7 @@ class Watchlist:
         "_label",
         "_path",
         "_sources",
+        "_text",
         "_warnings",
     )
 
@@ -81,6 +82,8 @@ class Watchlist:
         self._disk_known = False
         self._digest: str | None = None
         self._warnings: tuple[WatchlistWarning, ...] = ()
+        #: The text it was read from (None once edited): where each key's line is.
+        self._text: str | None = None
 
     @classmethod
     def empty(cls, path: str | os.PathLike[str] | None = None) -> Watchlist:
@@ -107,8 +110,37 @@ class Watchlist:
     @property
     def warnings(self) -> tuple[WatchlistWarning, ...]:
         """What loads but is probably a mistake (an unknown key, maybe misspelt), in file
-        order. Commands show these; the keys themselves are kept by a save."""
+        order, once :meth:`checked` was told every key the other layers read. Commands
+        show these; the keys themselves are kept by a save."""
         return self._warnings
+
+    def checked(
+        self,
+        problems: list[tuple[KeyPath, str]],
+        *,
+        endpoint_keys: tuple[str, ...],
+        alert_keys: tuple[str, ...],
+    ) -> Watchlist:
+        """This watchlist after the other layers judged their keys (the monitor's settings,
+        ``[alerts]``): raise their ``problems`` as one WatchlistError with file:line:key,
+        else return a copy that warns about every key nobody reads (``timout``).
+
+        Why here: the file, its lines and the endpoints' names are the watchlist's; the
+        meaning of ``down_after`` is the monitor's, which sits above and asks.
+        """
+        names = _endpoint_names(self._document)
+        if problems:
+            located = [
+                (keypath, message, names.get(keypath[1]) if keypath[:1] == ("endpoint",) else None)
+                for keypath, message in problems
+            ]
+            raise _error(located, self._label, self._text)
+        found = layers.unknown_keys(
+            self._document, endpoint_keys=(*RULES, *endpoint_keys), alert_keys=alert_keys
+        )
+        copy_ = copy.copy(self)
+        copy_._warnings = _warnings(found, names, self._label, self._text)
+        return copy_
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -334,16 +366,9 @@ def build(
                 )
             )
 
-    problems += [
-        (key, message, None)
-        for key, message in layers.setting_problems(defaults_extra, ("defaults",))
-    ]
-
     alerts = document.get("alerts", {})
     if not isinstance(alerts, dict):
         problems.append((("alerts",), f"expected an [alerts] table, got {show(alerts)}", None))
-    else:
-        problems += [(key, message, None) for key, message in layers.alert_problems(alerts)]
 
     sources, source_problems = parse_sources(document.get("source"))
     problems += [(keypath, message, None) for keypath, message in source_problems]
@@ -368,10 +393,6 @@ def build(
         name = raw_name if isinstance(raw_name, str) else None
         known, extra, bad = parse_table(table, base_dir)
         mine = [(("endpoint", index, *key), message, name) for key, message in bad]
-        mine += [
-            (key, message, name)
-            for key, message in layers.setting_problems(extra, ("endpoint", index))
-        ]
         for key in REQUIRED:
             if key not in table:
                 mine.append(
@@ -410,18 +431,16 @@ def build(
     wl._path = path
     wl._label = label
     wl._base_dir = base_dir
-    wl._warnings = _warnings(document, label, text)
+    wl._text = text
     return wl
 
 
 def _warnings(
-    document: dict[str, Any], label: str, text: str | None
+    found: list[tuple[KeyPath, str]], names: dict[str | int, str], label: str, text: str | None
 ) -> tuple[WatchlistWarning, ...]:
-    found = layers.unknown_keys(document)
     if not found:
         return ()
     lines = KeyLines(text) if text is not None else None
-    names = _endpoint_names(document)
     return tuple(
         WatchlistWarning(
             message,

@@ -386,10 +386,6 @@ def endpoint_errors(
             continue
         if conflict := secrets.credentials_conflict(url, pairs):
             errors[key] = conflict
-    from gatewatch.monitor.settings import setting_problems  # the monitor's own rules
-
-    for problem in setting_problems(fields):
-        errors.setdefault(problem.key, problem.reason)
     name = fields.get("name")
     if "name" not in errors and isinstance(name, str) and name in existing_names:
         errors["name"] = f"another endpoint is already named {show(name)}"

@@ -1,16 +1,10 @@
-"""Keys the watchlist carries for other layers, checked at load by those layers' own rules;
-and every other key, warned about (with the closest known key) and kept.
+"""Keys nobody reads: warned about, with the closest known key, and kept.
 
-Why at load: `gatewatch check` used to accept a file whose ``down_after = 0`` or
-``[alerts] webhook_retries = 11`` then crashed `gatewatch watch` and the board. The monitor
-owns what its keys mean (:func:`gatewatch.monitor.settings.setting_problems`,
-:func:`gatewatch.monitor.alerts.alert_problems`); the watchlist asks it once, while it still
-knows the file and the line, so every command refuses the same file with the same
-``file:line:key`` message and exit 2.
-
-Why warn about unknown keys: a misspelt ``timout`` is silently not a timeout, and what is
-monitored quietly changes. But a key may also belong to a newer gatewatch, so it is a
-warning, never an error, and a save keeps it.
+Why warn: a misspelt ``timout`` is silently not a timeout, and what is monitored quietly
+changes. But a key may also belong to a newer gatewatch, so it is a warning, never an
+error, and a save keeps it. The watchlist knows its own keys; the monitor, which sits
+above it, names the keys it reads (``down_after``, ``[alerts]``) when it checks a loaded
+file (:meth:`gatewatch.watchlist.Watchlist.checked`).
 """
 
 from __future__ import annotations
@@ -20,59 +14,28 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gatewatch.watchlist.errors import KeyPath
-from gatewatch.watchlist.fields import RULES
 
 #: Top-level keys and tables a watchlist of this version knows.
 TOP_KEYS = ("version", "defaults", "endpoint", "alerts")
 
 
-def monitor_keys() -> tuple[str, ...]:
-    from gatewatch.monitor.settings import MONITOR_KEYS
-
-    return MONITOR_KEYS
-
-
-def alert_keys() -> tuple[str, ...]:
-    from gatewatch.monitor.alerts import ALERT_KEYS
-
-    return ALERT_KEYS
-
-
-def endpoint_keys() -> tuple[str, ...]:
-    """Every key an ``[[endpoint]]`` table may hold."""
-    return (*RULES, *monitor_keys())
-
-
-def setting_problems(table: Mapping[str, Any], where: KeyPath) -> list[tuple[KeyPath, str]]:
-    """The monitor's verdict on its keys in ``table`` (``[defaults]`` or one endpoint)."""
-    from gatewatch.monitor.settings import setting_problems as check
-
-    return [((*where, exc.key), exc.reason) for exc in check(table)]
-
-
-def alert_problems(table: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
-    """The monitor's verdict on the ``[alerts]`` table."""
-    from gatewatch.monitor.alerts import alert_problems as check
-
-    return [(("alerts", exc.key), exc.reason) for exc in check(table)]
-
-
-def unknown_keys(document: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
-    """``(key path, message)`` for every key this gatewatch does not use, in file order
-    of tables: top level, ``[defaults]``, ``[alerts]``, then each endpoint."""
+def unknown_keys(
+    document: Mapping[str, Any], *, endpoint_keys: tuple[str, ...], alert_keys: tuple[str, ...]
+) -> list[tuple[KeyPath, str]]:
+    """``(key path, message)`` for every key nobody reads: top level, ``[defaults]``,
+    ``[alerts]``, then each endpoint."""
     found = _unknown(document, (), TOP_KEYS)
     defaults = document.get("defaults")
     if isinstance(defaults, dict):
-        found += _unknown(defaults, ("defaults",), endpoint_keys())  # name/url: an error
+        found += _unknown(defaults, ("defaults",), endpoint_keys)  # name/url there: an error
     alerts = document.get("alerts")
     if isinstance(alerts, dict):
-        found += _unknown(alerts, ("alerts",), alert_keys())
+        found += _unknown(alerts, ("alerts",), alert_keys)
     tables = document.get("endpoint")
     if isinstance(tables, list):
-        known = endpoint_keys()
         for index, table in enumerate(tables):
             if isinstance(table, dict):
-                found += _unknown(table, ("endpoint", index), known)
+                found += _unknown(table, ("endpoint", index), endpoint_keys)
     return found
 
 
