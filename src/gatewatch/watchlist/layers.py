@@ -16,7 +16,7 @@ from typing import Any
 from gatewatch.watchlist.errors import KeyPath
 
 #: Top-level keys and tables a watchlist of this version knows.
-TOP_KEYS = ("version", "defaults", "endpoint", "alerts")
+TOP_KEYS = ("version", "defaults", "endpoint", "alerts", "source")
 
 
 def unknown_keys(
