@@ -8,10 +8,9 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from gatewatch.monitor.watch_command import format_message
-
 from gatewatch import watchlist as wl
 from gatewatch.board import BoardState
+from gatewatch.cli.watch import format_message
 from gatewatch.monitor import History, HistoryRestored, HistoryUnavailable, State
 from test_monitor_support import T0, ok_result
 from test_tui_samples import FakeEngine
