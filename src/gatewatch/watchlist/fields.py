@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from gatewatch import secrets
 from gatewatch.model import HTTP_VERSIONS, Endpoint
 from gatewatch.secrets import PREFIX as ENV_PREFIX
-from gatewatch.secrets import is_reference
+from gatewatch.secrets import is_reference, redact_url
 from gatewatch.watchlist.durations import format_duration, parse_duration
 from gatewatch.watchlist.errors import KeyPath, show, show_key
 
@@ -73,9 +73,9 @@ def _check_url(value: str, what: str) -> str:
     except ValueError as exc:
         raise FieldError(f"not a valid URL ({exc}): {show(value)}") from None
     if "://" not in value:
-        guess = "http://" + value.removeprefix("//")
+        guess = redact_url("http://" + value.removeprefix("//"))  # the hint shows no password
         raise FieldError(
-            f"expected an http:// or https:// {what}, got {show(value)} "
+            f"expected an http:// or https:// {what}, got {show(guess.removeprefix('http://'))} "
             f"(did you mean {show(guess)}?)"
         )
     if parts.scheme.lower() not in ("http", "https"):
@@ -85,7 +85,7 @@ def _check_url(value: str, what: str) -> str:
     except ValueError:
         port = 0
     if port == 0 and parts.netloc.rpartition("@")[2].rpartition("]")[2].count(":") == 1:
-        raise FieldError(f"a port runs from 1 to 65535, got {show(value)}")
+        raise FieldError(f"a port runs from 1 to 65535, got {show(redact_url(value))}")
     if not parts.hostname:
         raise FieldError(f"the {what} has no host: {show(value)}")
     return value
