@@ -643,14 +643,19 @@ def test_stop_is_quick_with_clients_hanging() -> None:
     assert lab.start() is lab  # idempotent
     ca_bundle, http_port = Path(lab.ca_bundle), lab.http_port
     clients = []
-    for port, data in [
-        (lab.http_port, request_bytes("/hang")),
-        (lab.http_port, request_bytes("/endless")),
-        (lab.http_port, request_bytes("/trickle-body/1000")),
-        (lab.tls_stall_port, b"\x16\x03\x01"),
-        (lab.tls_slow_port, b""),
-        (lab.proxy_ports["open"], f"CONNECT 127.0.0.1:{lab.http_port} HTTP/1.1\r\n\r\n".encode()),
-    ]:
+    connections = {
+        "/hang": (lab.http_port, request_bytes("/hang")),
+        "/endless": (lab.http_port, request_bytes("/endless")),
+        "/trickle-body": (lab.http_port, request_bytes("/trickle-body/1000")),
+        "tls stall": (lab.tls_stall_port, b"\x16\x03\x01"),
+        "tls slow": (lab.tls_slow_port, b""),
+        "CONNECT": (
+            lab.proxy_ports["open"],
+            f"CONNECT 127.0.0.1:{lab.http_port} HTTP/1.1\r\n\r\n".encode(),
+        ),
+    }
+    kinds = list(connections)
+    for port, data in connections.values():
         sock = socket.create_connection(("127.0.0.1", port), timeout=2)
         sock.sendall(data)
         clients.append(sock)
@@ -662,7 +667,7 @@ def test_stop_is_quick_with_clients_hanging() -> None:
     lab.stop()
     assert time.perf_counter() - started < 2.0
     assert not lab.running and not ca_bundle.exists()
-    for sock in clients:  # every connection was ended by the server
+    for what, sock in zip(kinds, clients, strict=True):  # the server ended every connection
         sock.settimeout(1)
         with sock:
             try:
@@ -670,6 +675,8 @@ def test_stop_is_quick_with_clients_hanging() -> None:
                     pass
             except ConnectionResetError:
                 pass
+            except TimeoutError:
+                raise AssertionError(f"the {what} connection was left open") from None
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", http_port), timeout=1).close()
     with Lab() as again:  # and a new lab starts fine afterwards

@@ -28,6 +28,9 @@ from .zone import DnsTable, Records, compile_overrides
 
 _UDP_PAIR_ATTEMPTS = 32
 
+#: Loop iterations from accept() to a running handler task (asyncio takes 3 or 4).
+_ACCEPT_ITERATIONS = 8
+
 
 @dataclass(frozen=True)
 class LabSettings:
@@ -127,6 +130,12 @@ class LabServices:
         """Close listeners, end every connection, release every socket."""
         for server in self._servers:
             server.close()
+        # A connection accepted just now is still on its way to a handler: asyncio makes its
+        # transport, then the handler's task, a few loop iterations apart, and a task that
+        # never starts never closes its socket. Let those iterations run so the tracker
+        # sees (and ends) every accepted connection; no new one can arrive now.
+        for _ in range(_ACCEPT_ITERATIONS):
+            await asyncio.sleep(0)
         await self.tracker.close()
         for protocol in self._udp:
             protocol.close()
