@@ -286,3 +286,23 @@ async def test_the_board_shows_no_secret(tmp_path: Path) -> None:
     assert "REDACTED@shop.example" in board
     for text in (board, detail, drawn):
         assert found(text) == 0, text
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        f"http://bob:{PASSWORD}@shop .example/?token={TOKEN}",  # a space
+        f"ftp://bob:{PASSWORD}@shop.example/?token={TOKEN}",  # not http(s)
+        f"http://bob:{PASSWORD}@[::1/?token={TOKEN}",  # unparsable
+        f"http://bob:{PASSWORD}@/?token={TOKEN}",  # no host
+        f"http://bob:{PASSWORD}@shop.example:99999/?token={TOKEN}",  # port out of range
+    ],
+)
+def test_a_refused_url_is_quoted_redacted(bad: str, tmp_path: Path) -> None:
+    """The error that refuses a URL reaches terminals and CI logs: it quotes it redacted."""
+    errors = wl.endpoint_errors({"name": "x", "url": bad})
+    assert "url" in errors and found(errors["url"]) == 0, errors
+    path = tmp_path / "bad.toml"
+    path.write_text(f'version = 1\n\n[[endpoint]]\nname = "x"\nurl = "{bad}"\n', "utf-8")
+    code, out, err = run_cli("check", str(path))
+    assert code == 2 and f"{path}:5:" in err and found(out + err) == 0, err

@@ -63,15 +63,17 @@ def _name(value: object) -> str:
 
 
 def _check_url(value: str, what: str) -> str:
+    """``value`` if it is an http(s) URL with a host; errors show it redacted (a URL may
+    carry a password or a token, and errors reach terminals, logs and CI output)."""
     if _CONTROL.search(value) or any(ch.isspace() for ch in value):
         raise FieldError(
             f"{what} can't contain spaces or control characters (a space in a path is "
-            f"written %20), got {show(value)}"
+            f"written %20), got {show(redact_url(value))}"
         )
     try:
         parts = urlsplit(value)
     except ValueError as exc:
-        raise FieldError(f"not a valid URL ({exc}): {show(value)}") from None
+        raise FieldError(f"not a valid URL ({exc}): {show(redact_url(value))}") from None
     if "://" not in value:
         guess = redact_url("http://" + value.removeprefix("//"))  # the hint shows no password
         raise FieldError(
@@ -79,7 +81,7 @@ def _check_url(value: str, what: str) -> str:
             f"(did you mean {show(guess)}?)"
         )
     if parts.scheme.lower() not in ("http", "https"):
-        raise FieldError(f"expected an http:// or https:// {what}, got {show(value)}")
+        raise FieldError(f"expected an http:// or https:// {what}, got {show(redact_url(value))}")
     try:
         port = parts.port
     except ValueError:
@@ -87,7 +89,7 @@ def _check_url(value: str, what: str) -> str:
     if port == 0 and parts.netloc.rpartition("@")[2].rpartition("]")[2].count(":") == 1:
         raise FieldError(f"a port runs from 1 to 65535, got {show(redact_url(value))}")
     if not parts.hostname:
-        raise FieldError(f"the {what} has no host: {show(value)}")
+        raise FieldError(f"the {what} has no host: {show(redact_url(value))}")
     return value
 
 
