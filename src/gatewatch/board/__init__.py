@@ -2,7 +2,7 @@
 probe now, save), each returning what changed. Never imports Textual (import-linter)."""
 
 from gatewatch.board.api import BoardModel
-from gatewatch.board.engine import Engine, Inbox
+from gatewatch.board.engine import Engine, Feed, Inbox, News
 from gatewatch.board.rows import Row, Sample
 from gatewatch.board.state import BoardState, Changes, build_endpoint
 
@@ -11,7 +11,9 @@ __all__ = [
     "BoardState",
     "Changes",
     "Engine",
+    "Feed",
     "Inbox",
+    "News",
     "Row",
     "Sample",
     "build_endpoint",

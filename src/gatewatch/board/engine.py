@@ -16,6 +16,10 @@ from typing import Protocol
 
 from gatewatch.model import Endpoint
 from gatewatch.monitor import EndpointStatus, History, Message
+from gatewatch.remote.watcher import RemoteEvent
+
+#: What waits in the inbox: the engine's messages and the remote sources' events.
+News = Message | RemoteEvent
 
 
 class Engine(Protocol):
@@ -39,18 +43,25 @@ class Engine(Protocol):
     def acknowledge(self, name: str, by: str, reason: str) -> concurrent.futures.Future[None]: ...
 
 
+class Feed(Protocol):
+    """A source of news in a thread of its own (the remote sources' watcher)."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
+
+
 class Inbox:
-    """A thread-safe mailbox: the engine's thread puts, the UI's event loop drains."""
+    """A thread-safe mailbox: the engine's (and sources') threads put, the UI's loop drains."""
 
     def __init__(self) -> None:
-        self._items: deque[Message] = deque()
+        self._items: deque[News] = deque()
         self._lock = threading.Lock()
 
-    def put(self, message: Message) -> None:
+    def put(self, message: News) -> None:
         with self._lock:
             self._items.append(message)
 
-    def drain(self) -> list[Message]:
+    def drain(self) -> list[News]:
         with self._lock:
             items = list(self._items)
             self._items.clear()

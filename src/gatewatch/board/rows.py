@@ -19,6 +19,7 @@ from gatewatch.model import HOP_NAMES, Endpoint, ProbeResult
 from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.records import ReplayEntry
 from gatewatch.monitor.state import State, TransitionEvent
+from gatewatch.remote.vantage import RemoteRow
 
 #: How many recent probes a row keeps for its sparkline and the detail chart.
 SAMPLES = 60
@@ -105,6 +106,10 @@ class Row:
     recorded_status: int | None = None
     #: Who acknowledged it, when and why (the engine holds its alerts until it is UP).
     ack: Ack | None = None
+    #: The endpoint as remote vantage points see it (``[[source]]``), merged across sources.
+    remote: RemoteRow | None = None
+    #: Only a source knows this endpoint: it is not in the watchlist and never probed here.
+    remote_only: bool = False
 
     @property
     def name(self) -> str:
@@ -124,7 +129,10 @@ class Row:
     def summary(self) -> str | None:
         """The last verdict's one-line summary when it found something, whatever the state:
         a PENDING row that already got a 504 and a PAUSED row both say what they last saw.
-        None for a healthy result (nothing to say) or no result yet."""
+        None for a healthy result (nothing to say) or no result yet. A row only a source
+        knows says what its vantage points see."""
+        if self.remote_only and self.remote is not None:
+            return f"remote only · {self.remote.summary}"
         result = self.result
         if result is None:
             return None
@@ -197,7 +205,18 @@ def sort_key(mode: SortMode) -> Callable[[Row], tuple[Any, ...]]:
         "verdict": by(lambda row: (row.summary is None, (row.summary or "").casefold())),
         "url": by(lambda row: (row.endpoint.url.casefold(),)),
     }
-    return keys.get(mode, by(lambda row: (SEVERITY.get(row.state, 7),)))
+    return keys.get(mode, by(lambda row: (severity(row),)))
+
+
+#: A row only a source knows has no local state: its remote state places it among the others.
+REMOTE_SEVERITY = {"failing": 0, "partial": 2, "vantage_down": 3, "ok": 4}
+
+
+def severity(row: Row) -> int:
+    """Failing first; a remote-only row by what its vantage points say."""
+    if row.remote_only and row.remote is not None:
+        return REMOTE_SEVERITY.get(row.remote.state, 7)
+    return SEVERITY.get(row.state, 7)
 
 
 def ordered(rows: Iterable[Row], mode: SortMode) -> list[Row]:

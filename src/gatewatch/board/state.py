@@ -22,7 +22,8 @@ from typing import Any
 import tomli_w
 
 from gatewatch import watchlist as wl
-from gatewatch.board.engine import Engine
+from gatewatch.board import remote as rm
+from gatewatch.board.engine import Engine, News
 from gatewatch.board.rows import Row, from_status, with_result, with_transition
 from gatewatch.model import Endpoint
 from gatewatch.monitor import (
@@ -33,12 +34,14 @@ from gatewatch.monitor import (
     HistoryRestored,
     HistoryUnavailable,
     LocalProblem,
-    Message,
     ProbeCompleted,
     State,
     StateChanged,
 )
-from gatewatch.text import visible
+from gatewatch.remote.prometheus import SourceProblem
+from gatewatch.remote.vantage import RemoteRow
+from gatewatch.remote.watcher import RemoteRowChanged, SourceStatus
+from gatewatch.text import one_line, visible
 
 
 @dataclass
@@ -113,6 +116,10 @@ class BoardState:
         self.history_failure: str | None = None
         #: Alerts that did not reach a sink this session (failed, or dropped).
         self.alerts_undelivered = 0
+        #: The remote sources' rows as last told, by (source, endpoint).
+        self._remote: dict[rm.Key, RemoteRow] = {}
+        #: Sources that fail to answer now (refused, 401, timeout, bad JSON …), by name.
+        self.source_problems: dict[str, SourceProblem] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -142,16 +149,30 @@ class BoardState:
         changes = Changes()
         for name, status in statuses.items():
             if name in self._rows:
-                uptime = self._rows[name].uptime
-                self._rows[name] = replace(from_status(status), uptime=uptime)
+                old = self._rows[name]
+                self._rows[name] = replace(
+                    from_status(status), uptime=old.uptime, remote=old.remote
+                )
                 changes.states.add(name)
         return changes
 
-    def apply(self, messages: Iterable[Message]) -> Changes:
-        """Fold a batch of engine events into the rows; the only way a row's state changes."""
+    def apply(self, messages: Iterable[News]) -> Changes:
+        """Fold a batch of engine (and remote sources') events into the rows; the only way a
+        row's state changes."""
         changes = Changes()
+        remote = False
         for message in messages:
-            if isinstance(message, ProbeCompleted):
+            if isinstance(message, RemoteRowChanged):
+                new = message.change.new
+                self._remote[(new.source, new.endpoint)] = new
+                remote = True
+            elif isinstance(message, SourceStatus):
+                if message.problem is None:
+                    self.source_problems.pop(message.source, None)
+                else:
+                    self.source_problems[message.source] = message.problem
+                changes.banners = True
+            elif isinstance(message, ProbeCompleted):
                 row = self._rows.get(message.endpoint_name)
                 if row is None:
                     continue  # removed while the probe was in flight
@@ -190,7 +211,45 @@ class BoardState:
             elif isinstance(message, AlertFailed):
                 self.alerts_undelivered += message.undelivered
                 changes.alerts.append(visible(f"alert to {message.sink} failed: {message.reason}"))
+        if remote:
+            self._sync_remote(changes)
         return changes
+
+    def _sync_remote(self, changes: Changes) -> None:
+        """Hand each row its remote vantage points; rows only a source knows come and go."""
+        local, only = rm.attach(self._remote, self.watchlist.endpoints)
+        for name, row in list(self._rows.items()):
+            if row.remote_only:
+                if name not in only or name in local or self.watchlist.find(name):
+                    del self._rows[name]
+                    changes.removed.add(name)
+                continue
+            wanted = local.get(name)
+            if row.remote != wanted:
+                self._rows[name] = replace(row, remote=wanted)
+                changes.results.add(name)
+        for name, found in only.items():
+            known = self._rows.get(name)
+            if known is None:
+                self._rows[name] = Row(
+                    endpoint=rm.remote_only_endpoint(name),
+                    state=None,
+                    remote=found,
+                    remote_only=True,
+                )
+                changes.endpoints.add(name)
+            elif known.remote_only and known.remote != found:
+                self._rows[name] = replace(known, remote=found)
+                changes.results.add(name)
+
+    def source_banner(self) -> str | None:
+        """The sources that fail now, in one line (already ``visible``), or None."""
+        if not self.source_problems:
+            return None
+        return "; ".join(
+            f"{one_line(name, 40)}: {one_line(p.message, 160)}"
+            for name, p in sorted(self.source_problems.items())
+        )
 
     def set_uptimes(self, uptimes: Mapping[str, float | None]) -> Changes:
         """The history's uptime percentages (read in a worker, handed over here)."""
@@ -209,13 +268,16 @@ class BoardState:
         edited = self.watchlist.with_endpoint(endpoint)
         self.engine.add(endpoint)
         self.watchlist = edited
+        self._rows.pop(endpoint.name, None)  # a remote-only row of that name becomes local
         self._rows[endpoint.name] = Row(endpoint=endpoint)
-        return Changes(
+        changes = Changes(
             endpoints={endpoint.name},
             watchlist=True,
             focus=endpoint.name,
             notices=[f"added {visible(endpoint.name)} (ctrl+s saves)"],
         )
+        self._sync_remote(changes)
+        return changes
 
     def edit(self, old_name: str, endpoint: Endpoint) -> Changes:
         """Replace ``old_name`` with ``endpoint``; a rename keeps the state and the history
@@ -232,13 +294,15 @@ class BoardState:
             Row(endpoint=endpoint) if old is None else replace(old, endpoint=endpoint)
         )
         removed = {old_name} if old_name != endpoint.name else set()
-        return Changes(
+        changes = Changes(
             endpoints={endpoint.name},
             removed=removed,
             watchlist=True,
             focus=endpoint.name,
             notices=[f"changed {visible(endpoint.name)} (ctrl+s saves)"],
         )
+        self._sync_remote(changes)
+        return changes
 
     def delete(self, name: str) -> Changes:
         """Stop watching ``name``. Raises KeyError or WatchlistError."""
@@ -246,9 +310,11 @@ class BoardState:
         self.engine.remove(name)
         self.watchlist = edited
         self._rows.pop(name, None)
-        return Changes(
+        changes = Changes(
             removed={name}, watchlist=True, notices=[f"deleted {visible(name)} (ctrl+s saves)"]
         )
+        self._sync_remote(changes)
+        return changes
 
     def save(self, *, force: bool = False) -> Changes:
         """Write the watchlist (atomic, with .bak). Blocks on the disk: call from a worker.
@@ -268,8 +334,8 @@ class BoardState:
     def toggle_pause(self, name: str) -> Changes:
         """Pause ``name``, or resume it when paused. The row changes when the engine says."""
         row = self._rows.get(name)
-        if row is None:
-            return Changes()
+        if row is None or row.remote_only:
+            return self._not_here(name, "pause")
         if row.state == State.PAUSED:
             self.engine.resume(name)
             return Changes(notices=[f"resumed {visible(name)}"])
@@ -287,21 +353,35 @@ class BoardState:
     def acknowledge(self, name: str, reason: str) -> Changes:
         """``user`` has ``name`` in hand, for ``reason``: its alerts stop while the checks go
         on, until it is UP again. The row shows it when the engine confirms."""
-        if name not in self._rows:
-            return Changes()
+        if name not in self._rows or self._rows[name].remote_only:
+            return self._not_here(name, "acknowledge")
         self.engine.acknowledge(name, self.user, reason)
         return Changes(
             notices=[f"acknowledged {visible(name)}: alerts held until it is UP again"]
         )
 
-    def probe_now(self, name: str) -> Changes:
-        if name not in self._rows:
+    def _not_here(self, name: str, what: str) -> Changes:
+        """A command on a row only a source knows: nothing to do, and a word why."""
+        row = self._rows.get(name)
+        if row is None or not row.remote_only:
             return Changes()
+        return Changes(notices=[_remote_only_notice(name, what)])
+
+    def probe_now(self, name: str) -> Changes:
+        if name not in self._rows or self._rows[name].remote_only:
+            return self._not_here(name, "probe")
         try:
             self.engine.probe_now(name)
         except KeyError:
             return Changes()
         return Changes(notices=[f"probing {visible(name)} now"])
+
+
+def _remote_only_notice(name: str, what: str) -> str:
+    return (
+        f"{visible(name)} is only known to a remote source: nothing to {what} here "
+        "(add it to the watchlist to probe it locally)"
+    )
 
 
 def build_endpoint(

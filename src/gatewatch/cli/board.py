@@ -9,6 +9,7 @@ actually starts, so the headless commands never pay for it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -45,8 +46,10 @@ def run_board(watchlist_path: Path | None) -> int:
     """
     import sys
 
+    from gatewatch.board import News
     from gatewatch.monitor import Monitor, default_history_path
     from gatewatch.monitor.watchlist_check import load_checked
+    from gatewatch.remote.watcher import RemoteWatcher
     from gatewatch.tui.app import GatewatchApp
 
     path = watchlist_path if watchlist_path is not None else wl.default_path()
@@ -67,8 +70,25 @@ def run_board(watchlist_path: Path | None) -> int:
     except ValueError as exc:  # monitor settings in the file (down_after …) that don't parse
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
-    app = GatewatchApp(watchlist, monitor, on_engine_started=tune_process, handle_signals=True)
-    return app.run() or 0
+    feeds: list[RemoteWatcher] = []
+
+    def remote(on_event: Callable[[News], None]) -> RemoteWatcher:
+        watcher = RemoteWatcher(watchlist.sources, on_event)
+        feeds.append(watcher)
+        return watcher
+
+    app = GatewatchApp(
+        watchlist,
+        monitor,
+        on_engine_started=tune_process,
+        handle_signals=True,
+        remote=remote if watchlist.sources else None,
+    )
+    try:
+        return app.run() or 0
+    finally:
+        for watcher in feeds:  # the app stops it on unmount; a crash must not leave it
+            watcher.stop()
 
 
 def write_demo_watchlist(lab: Lab, folder: Path) -> wl.Watchlist:

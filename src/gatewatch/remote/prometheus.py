@@ -42,6 +42,8 @@ QUERIES: Mapping[str, str] = {
     "current_at": "timestamp(probe_success)",
     "verdicts": "gatewatch_verdict_info",
     "hops": "gatewatch_hop_status == 1",
+    "hop_seconds": "gatewatch_hop_duration_seconds",
+    "phases": "probe_http_duration_seconds",
 }
 
 
@@ -99,6 +101,8 @@ async def read_source(
         current=current,
         verdicts=by_name["verdicts"],
         hops=by_name["hops"],
+        hop_seconds=by_name["hop_seconds"],
+        phases=by_name["phases"],
         target_errors=errors,
     )
 

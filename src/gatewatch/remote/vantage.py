@@ -18,7 +18,7 @@ caller passes ``now``). The rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 VantageState = Literal["ok", "failing", "vantage_down"]
@@ -53,6 +53,10 @@ class Snapshot:
     verdicts: tuple[Series, ...] = ()
     #: ``gatewatch_hop_status == 1``.
     hops: tuple[Series, ...] = ()
+    #: ``gatewatch_hop_duration_seconds{hop}`` (a gatewatch exporter only).
+    hop_seconds: tuple[Series, ...] = ()
+    #: ``probe_http_duration_seconds{phase}`` (blackbox_exporter and gatewatch exporter).
+    phases: tuple[Series, ...] = ()
     #: (job, instance, last scrape error) of targets that are not up (/api/v1/targets).
     target_errors: tuple[tuple[str, str, str], ...] = ()
 
@@ -75,6 +79,12 @@ class VantageView:
     verdict: Verdict | None = None
     #: (hop, status) from a gatewatch exporter; empty from blackbox_exporter.
     hops: tuple[tuple[str, str], ...] = ()
+    #: (hop, ms) from ``gatewatch_hop_duration_seconds``, else (phase, ms) from
+    #: ``probe_http_duration_seconds``; as of the last read that changed the row (timings
+    #: alone do not make a change, or every read would be news).
+    timings: tuple[tuple[str, float], ...] = ()
+    #: "hop" or "phase": which of the two ``timings`` are.
+    timing_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,7 @@ def rows(
             (s.labels.get("hop", ""), s.labels.get("status", ""))
         )
 
+    timings = _timings(snapshot, key)
     views: dict[str, list[VantageView]] = {}
     for (endpoint, vantage), labels_seen in members.items():
         view = _view(
@@ -170,6 +181,9 @@ def rows(
                 Verdict(found.get("cause", ""), found.get("kind", ""), found.get("generator", "")),
                 tuple(sorted(hops.get((endpoint, vantage), []), key=_hop_order)),
             )
+        if view.state != "vantage_down" and (endpoint, vantage) in timings:
+            kind, found_timings = timings[(endpoint, vantage)]
+            view = replace(view, timings=found_timings, timing_kind=kind)
         views.setdefault(endpoint, []).append(view)
     return tuple(
         RemoteRow(source, endpoint, tuple(sorted(found, key=lambda v: v.vantage)))
@@ -190,6 +204,26 @@ class _Keys:
 
 
 _HOPS = ("dns", "tcp", "tls", "proxy", "upstream")
+_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+
+
+def _timings(
+    snapshot: Snapshot, key: _Keys
+) -> dict[tuple[str, str], tuple[str, tuple[tuple[str, float], ...]]]:
+    """Per (endpoint, vantage): hop timings when a gatewatch exporter gave them, else phases."""
+    found: dict[tuple[str, str], tuple[str, tuple[tuple[str, float], ...]]] = {}
+    for kind, series, label, order in (
+        ("phase", snapshot.phases, "phase", _PHASES),
+        ("hop", snapshot.hop_seconds, "hop", _HOPS),
+    ):
+        grouped: dict[tuple[str, str], dict[str, float]] = {}
+        for s in series:
+            grouped.setdefault(key.of(s.labels), {})[s.labels.get(label, "")] = s.value * 1000
+        for where, values in grouped.items():
+            ordered = tuple((n, values[n]) for n in order if n in values)
+            if ordered:
+                found[where] = (kind, ordered)  # hops, read second, win over phases
+    return found
 
 
 def _hop_order(item: tuple[str, str]) -> int:

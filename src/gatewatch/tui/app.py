@@ -29,9 +29,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from gatewatch import watchlist as wl
-from gatewatch.board import BoardState, Changes, Engine, Inbox
+from gatewatch.board import BoardState, Changes, Engine, Feed, Inbox, News
 from gatewatch.checklist import ProgressStore
-from gatewatch.monitor import Message
 from gatewatch.text import visible
 from gatewatch.tui import keys, theming
 from gatewatch.tui.commands import BoardCommands
@@ -86,6 +85,7 @@ class GatewatchApp(App[int]):
         on_engine_started: Callable[[], None] | None = None,
         user: str | None = None,
         handle_signals: bool = False,
+        remote: Callable[[Callable[[News], None]], Feed] | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -104,6 +104,9 @@ class GatewatchApp(App[int]):
         #: SIGTERM/SIGHUP end the app like `q` (the real board and demo; never in tests).
         self.handle_signals = handle_signals
         self._restore_signals: Callable[[], None] | None = None
+        #: Builds the remote sources' watcher around our listener (``[[source]]``), if any.
+        self.remote = remote
+        self._feed: Feed | None = None
         self._engine_started = False
         self._unsubscribe: Callable[[], None] | None = None
         self._drain_timer: Timer | None = None
@@ -184,6 +187,12 @@ class GatewatchApp(App[int]):
         row = self.state.rows.get(name)
         if row is None:
             return
+        if row.remote_only:  # its URL may be unknown here; the checks would probe from here
+            self.notify(
+                f"{visible(name)} is only known to a remote source: no checklist from here",
+                markup=False,
+            )
+            return
         endpoint = self.state.find(name) or row.endpoint
         history = self.state.history
         now = self.state.now
@@ -204,6 +213,9 @@ class GatewatchApp(App[int]):
             self._restore_signals = exit_on_signals(self.exit)
         self._unsubscribe = self.engine.subscribe(self._heard)
         self.broadcast(self.state.load(self.engine.snapshot()))
+        if self.remote is not None:  # its own thread; its events join the engine's inbox
+            self._feed = self.remote(self._heard)
+            self._feed.start()
         if self.start_engine:
             self.run_worker(self._start_engine, thread=True, group="engine")
         self.set_interval(self.uptime_interval, self.poll_uptimes, name="uptime")
@@ -216,8 +228,9 @@ class GatewatchApp(App[int]):
                 markup=False,
             )
 
-    def _heard(self, message: Message) -> None:
-        """The engine's listener, on the engine's thread: queue, ring (coalesced)."""
+    def _heard(self, message: News) -> None:
+        """The engine's (and remote sources') listener, on their thread: queue, ring
+        (coalesced)."""
         self.inbox.put(message)
         self.post_message(EngineNews())
 
@@ -251,6 +264,10 @@ class GatewatchApp(App[int]):
             self._restore_signals()
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._feed is not None:
+            import asyncio
+
+            await asyncio.to_thread(self._feed.stop)
         if self._engine_started:
             import asyncio
 

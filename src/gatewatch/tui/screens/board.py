@@ -85,6 +85,7 @@ class BoardScreen(EditActions, Screen[None]):
         self._banner_replay = Banner(id="banner-replay", classes="banner")
         self._banner_local = Banner(id="banner-local", classes="banner")
         self._banner_history = Banner(id="banner-history", classes="banner")
+        self._banner_sources = Banner(id="banner-sources", classes="banner")
         self._inspector = Static(id="inspector")
         self._empty = Static(id="empty-board")
         self._status_line = Static(id="status-line")
@@ -93,6 +94,7 @@ class BoardScreen(EditActions, Screen[None]):
         yield self._banner_replay
         yield self._banner_local
         yield self._banner_history
+        yield self._banner_sources
         yield Input(
             placeholder="filter: text, #tag, state:down   (enter: keep, esc: clear)",
             id="filter",
@@ -184,6 +186,7 @@ class BoardScreen(EditActions, Screen[None]):
     def update_banners(self) -> None:
         self._banner_local.show(lines.local_banner(self.state.local_problem))
         self._banner_history.show(lines.history_banner(self.state.history_failure))
+        self._banner_sources.show(lines.source_banner(self.state.source_banner()))
         self._banner_replay.show(lines.replay_banner(self.replay_at))
         self.set_class(self.replay_at is not None, "-replay")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from textual.content import Content
 
+from gatewatch.board import remote as rm
 from gatewatch.board.rows import SORT_NAMES, UNHEALTHY, Row, SortMode
 from gatewatch.monitor import State
 from gatewatch.secrets import redact_url
@@ -120,4 +121,20 @@ def inspector(row: Row | None, now: datetime | None) -> Content:
             ("  — ", "dim"),
             (one_line(row.summary, 300), "down" if row.state in UNHEALTHY else ""),
         ]
+    remote = row.remote
+    if remote is not None and not row.remote_only:  # at 80 columns the only place it shows
+        role = "down" if remote.failing else "degraded" if remote.down else "dim"
+        pieces += [("  · ", "dim"), (one_line(rm.line(remote), 200), role)]
     return to_content(pieces)
+
+
+def source_banner(problems: str | None) -> Content | None:
+    """Sources that do not answer (refused, 401, timeout, bad JSON): their rows keep what
+    they last said, so the engineer must know those may be stale."""
+    if not problems:
+        return None
+    return Content.assemble(
+        ("⚠ SOURCE PROBLEM  ", "bold"),
+        (one_line(problems, 300), ""),
+        ("  — remote rows show what the source said last", ""),
+    )

@@ -29,6 +29,7 @@ from gatewatch.tui import keys
 from gatewatch.tui.looks import hop_strip_wide, to_content
 from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist
 from gatewatch.tui.screens import detail_parts as parts
+from gatewatch.tui.screens import detail_remote
 from gatewatch.tui.screens.board_edits import acknowledge_endpoint, edit_endpoint
 from gatewatch.tui.widgets.hop_chart import HopChart
 from gatewatch.tui.widgets.waterfall import Waterfall
@@ -64,6 +65,7 @@ class DetailScreen(Screen[None]):
         yield Static(id="detail-head")
         with VerticalScroll(id="detail-body"):
             yield Static(id="detail-verdict", classes="section")
+            yield Static(id="detail-vantages", classes="section")
             yield Static(id="detail-strip", classes="section")
             yield Waterfall(id="detail-waterfall", classes="section")
             yield Static(id="detail-facts", classes="section")
@@ -79,6 +81,7 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         titles = {
             "detail-verdict": "Verdict",
+            "detail-vantages": "Vantage points",
             "detail-strip": "Hops",
             "detail-waterfall": "Waterfall",
             "detail-facts": "Hop by hop",
@@ -100,7 +103,18 @@ class DetailScreen(Screen[None]):
         result = row.result
         now = None if self.replay_at is not None else self.state.now()
         self.query_one("#detail-head", Static).update(parts.header(row, now, self.replay_at))
-        self.query_one("#detail-verdict", Static).update(parts.verdict(result))
+        verdict = parts.verdict(result)
+        if row.remote_only:
+            verdict = Content.styled(
+                "not in the watchlist: only a remote source knows this endpoint, "
+                "so nothing is probed from here (see Vantage points)",
+                "dim",
+            )
+        self.query_one("#detail-verdict", Static).update(verdict)
+        vantages = detail_remote.vantages(row.remote)
+        section = self.query_one("#detail-vantages", Static)
+        section.display = vantages is not None
+        section.update(vantages or Content(""))
         strip = to_content(hop_strip_wide(result)) if result else Content("no probe yet")
         self.query_one("#detail-strip", Static).update(strip)
         self.query_one("#detail-waterfall", Waterfall).show(result)

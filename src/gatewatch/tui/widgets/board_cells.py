@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from gatewatch.board import remote as rm
 from gatewatch.board.rows import UNHEALTHY, Row, Sample
 from gatewatch.secrets import redact_url
 from gatewatch.text import one_line, visible
@@ -48,11 +49,15 @@ class Column:
     sort: str = ""
 
 
+VANTAGE_MOST = 22
+
 #: In display order. The hop header lines up over the 6-cell hop segments.
 COLUMNS: tuple[Column, ...] = (
     Column("state", "State", 10, 0, sort="state"),
     Column("name", "Name", 8, 0, most=28, sort="name"),
     Column("code", "HTTP", 4, 1, sort="code"),
+    # Only when a [[source]] told of the rows (needs["vantage"]); width follows the text.
+    Column("vantage", "Vantage", 7, 2, most=VANTAGE_MOST, sort="state"),
     Column("hops", "dns   tcp   tls   prx   ups", 29, 4, sort="latency"),
     Column("spark", "Recent", 8, 2, sort="failures"),
     Column("uptime", "Up 24h", 6, 5, sort="uptime"),
@@ -85,6 +90,11 @@ def layout(width: int, needs: dict[str, int]) -> list[tuple[Column, int]]:
     widths: dict[str, int] = {c.key: c.width for c in COLUMNS if c.priority == 0}
     widths["name"] = min(wanted(BY_KEY["name"]), 20)
     for column in sorted(COLUMNS, key=lambda c: c.priority):
+        if column.key == "vantage":  # a fixed column as wide as its widest text, if any
+            least = wanted(column) if needs.get("vantage") else 0
+            if least and cost(widths) + least + 2 * PAD <= width:
+                widths["vantage"] = least
+            continue
         if column.priority == 0 or column.most:
             continue
         if cost(widths) + column.width + 2 * PAD <= width:
@@ -128,6 +138,8 @@ class CellLook:
 
 
 def _state(row: Row, look: CellLook) -> Text:
+    if row.remote_only:  # not probed here: its state is its vantage points' (the Vantage column)
+        return to_text([("◌ REMOTE", "info")], look.palette)
     return to_text(state_pieces(row.state), look.palette)
 
 
@@ -173,6 +185,18 @@ def _verdict(row: Row, look: CellLook) -> Text:
     return to_text(pieces, look.palette)
 
 
+def _vantage(row: Row, look: CellLook) -> Text:
+    """``1/2 ✖`` in the down colour, ``vantage down (eu)`` as a warning, ``2 ok`` muted."""
+    text = rm.cell(row.remote)
+    remote = row.remote
+    role = "muted"
+    if remote is not None and remote.failing:
+        role = "down bold"
+    elif remote is not None and remote.down:
+        role = "degraded"
+    return to_text([(visible(text), role)], look.palette)
+
+
 def _url(row: Row, look: CellLook) -> Text:
     return Text(visible(redact_url(row.endpoint.url)), no_wrap=True, end="")
 
@@ -188,7 +212,7 @@ Key = Callable[[Row, CellLook], Any]
 #: Per column key: how to draw the cell, and what the drawing depends on. A row is drawn
 #: again only when one of its keys changes (a thousand rows, a hundred results a second).
 CELLS: dict[str, tuple[Draw, Key]] = {
-    "state": (_state, lambda row, look: row.state),
+    "state": (_state, lambda row, look: (row.state, row.remote_only)),
     "name": (_name, lambda row, look: row.name),
     "code": (_code, lambda row, look: (row.status_code, _result_key(row))),
     "hops": (_hops, lambda row, look: _result_key(row)),
@@ -200,6 +224,7 @@ CELLS: dict[str, tuple[Draw, Key]] = {
         lambda row, look: (row.state, row.summary, _result_key(row), row.ack, _ack_age(row, look)),
     ),
     "url": (_url, lambda row, look: row.endpoint.url),
+    "vantage": (_vantage, lambda row, look: rm.cell(row.remote)),
 }
 
 
@@ -215,12 +240,13 @@ def keys(row: Row, look: CellLook) -> tuple[Any, ...]:
 
 def needs(rows: Iterable[Row]) -> dict[str, int]:
     """How wide the growing columns would like to be for ``rows`` (before their caps)."""
-    name = summary = url = 0
+    name = summary = url = vantage = 0
     for row in rows:
         name = max(name, len(row.name))
         summary = max(summary, len(row.summary or ""))
         url = max(url, len(row.endpoint.url))
-    return {"name": name, "verdict": summary, "url": url}
+        vantage = max(vantage, len(rm.cell(row.remote)))
+    return {"name": name, "verdict": summary, "url": url, "vantage": vantage}
 
 
 def _ack_age(row: Row, look: CellLook) -> str | None:
