@@ -9,15 +9,18 @@ actually starts, so the headless commands never pay for it.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gatewatch import watchlist as wl
 
 if TYPE_CHECKING:
+    from gatewatch.board import News
     from gatewatch.lab import Lab
+    from gatewatch.remote.watcher import RemoteWatcher
     from gatewatch.tui.app import GatewatchApp
+    from gatewatch.watchlist.sources import Source
 
 #: GIL hand-over interval for a process that hosts the board and the engine. Python's
 #: default (5 ms) lets a busy UI thread hold the engine thread, woken by a socket, for up to
@@ -46,10 +49,8 @@ def run_board(watchlist_path: Path | None) -> int:
     """
     import sys
 
-    from gatewatch.board import News
     from gatewatch.monitor import Monitor, default_history_path
     from gatewatch.monitor.watchlist_check import load_checked
-    from gatewatch.remote.watcher import RemoteWatcher
     from gatewatch.tui.app import GatewatchApp
 
     path = watchlist_path if watchlist_path is not None else wl.default_path()
@@ -71,24 +72,37 @@ def run_board(watchlist_path: Path | None) -> int:
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
     feeds: list[RemoteWatcher] = []
-
-    def remote(on_event: Callable[[News], None]) -> RemoteWatcher:
-        watcher = RemoteWatcher(watchlist.sources, on_event)
-        feeds.append(watcher)
-        return watcher
-
     app = GatewatchApp(
         watchlist,
         monitor,
         on_engine_started=tune_process,
         handle_signals=True,
-        remote=remote if watchlist.sources else None,
+        remote=remote_feed(watchlist.sources, feeds),
     )
     try:
         return app.run() or 0
     finally:
         for watcher in feeds:  # the app stops it on unmount; a crash must not leave it
             watcher.stop()
+
+
+def remote_feed(
+    sources: Sequence[Source], started: list[RemoteWatcher] | None = None
+) -> Callable[[Callable[[News], None]], RemoteWatcher] | None:
+    """What the app calls on mount to read the watchlist's ``[[source]]`` tables (None: no
+    sources). Each watcher made is appended to ``started``, so the caller can stop it
+    even when the app ends without unmounting."""
+    if not sources:
+        return None
+    from gatewatch.remote.watcher import RemoteWatcher
+
+    def build(on_event: Callable[[News], None]) -> RemoteWatcher:
+        watcher = RemoteWatcher(sources, on_event)
+        if started is not None:
+            started.append(watcher)
+        return watcher
+
+    return build
 
 
 def write_demo_watchlist(lab: Lab, folder: Path) -> wl.Watchlist:

@@ -83,6 +83,11 @@ class RemoteWatcher:
                 self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        """Whether its thread still reads (False once :meth:`stop` returned)."""
+        return self._thread.is_alive()
+
     def snapshot(self) -> tuple[tuple[RemoteRow, ...], Mapping[str, SourceProblem]]:
         """The latest rows and the sources' open problems."""
         with self._lock:
