@@ -49,11 +49,14 @@ def snapshot(
             phases.append(_s(ms / 1000, {**at, "phase": phase}))
         if blackbox:
             continue
-        cause, kind = ("backend", "upstream_refused") if value == 0 else ("healthy", "")
-        verdicts.append(_s(1, {**at, "cause": cause, "kind": kind, "generator": "nginx"}))
-        for hop, ms in (("dns", 1.5), ("tcp", 0.5), ("upstream", 7.0)):
+        # The exporter's closed sets: a healthy verdict has kind and generator "none".
+        cause, kind, by = ("backend", "upstream_refused", "nginx") if value == 0 else (
+            "healthy", "none", "none")
+        verdicts.append(_s(1, {**at, "cause": cause, "kind": kind, "generator": by}))
+        for hop, ms in (("dns", 1.5), ("tcp", 0.5), ("tls", 0.0), ("upstream", 7.0)):
             hop_seconds.append(_s(ms / 1000, {**at, "hop": hop}))
             status = "fail" if hop == "upstream" and value == 0 else "ok"
+            status = "skip" if hop == "tls" else status
             hops.append(_s(1, {**at, "hop": hop, "status": status}))
     return Snapshot(
         up=tuple(up),

@@ -131,7 +131,8 @@ async def test_the_detail_lists_each_vantage_point(tmp_path: Path) -> None:
         assert "1 of 2 failing (us)" in text
         assert "us  ✖ TARGET FAILING" in text and "eu  ✔ ok" in text
         assert "verdict backend/upstream_refused  by nginx" in text
-        assert "hops  ✔ dns 1.5 ms" in text and "✖ upstream 7.0 ms" in text
+        assert "hops  ✔ dns 1.5 ms  ✔ tcp 0.50 ms  · tls  ✖ upstream 7.0 ms" in text
+        assert "    verdict healthy\n" in text  # not "healthy/none by none"
         await pilot.press("escape")
 
         app.board.table.restore_cursor("partner-eu")  # a plain blackbox_exporter: phases

@@ -23,6 +23,8 @@ VANTAGE_LOOKS: dict[str, Piece] = {
     "vantage_down": ("◌ VANTAGE DOWN", "degraded bold"),
 }
 
+#: What the exporter's closed label sets say for "no kind" / "no generator".
+_NONE = frozenset({"", "none"})
 _HOP_LOOKS = {str(status): look for status, look in HOP_LOOKS.items()}
 
 
@@ -32,12 +34,13 @@ def _verdict(view: VantageView) -> list[Piece]:
     verdict = view.verdict
     if verdict is None:
         return [("verdict unknown", "muted"), (" (a plain blackbox_exporter: phases only)", "dim")]
-    text = f"{verdict.cause}/{verdict.kind}" if verdict.kind else verdict.cause
+    kind = "" if verdict.kind in _NONE else verdict.kind
+    text = f"{verdict.cause}/{kind}" if kind else verdict.cause
     pieces: list[Piece] = [
         ("verdict ", "dim"),
         (one_line(text, 80), "down" if view.state == "failing" else ""),
     ]
-    if verdict.generator:
+    if verdict.generator not in _NONE:
         pieces.append((f"  by {one_line(verdict.generator, 40)}", "dim"))
     return pieces
 
@@ -50,10 +53,14 @@ def _timings(view: VantageView) -> list[Piece]:
     for index, (name, ms) in enumerate(view.timings):
         if index:
             pieces.append(("  ", ""))
-        look = _HOP_LOOKS.get(statuses.get(name, ""))
+        status = statuses.get(name, "")
+        look = _HOP_LOOKS.get(status)
         if look is not None:
             pieces.append((f"{look.symbol} ", look.role))
-        pieces.append((f"{visible(name)} {fmt.ms_long(ms)}", ""))
+        if status == "skip":  # the exporter's 0 for a hop that did not run is not a time
+            pieces.append((visible(name), "muted"))
+        else:
+            pieces.append((f"{visible(name)} {fmt.ms_long(ms)}", ""))
     return pieces
 
 
