@@ -104,6 +104,8 @@ async def test_the_vantage_column_at_160_and_the_inspector_at_80(tmp_path: Path)
         assert "◌ REMOTE" in remote_only and "remote only · 1 of 2 failing (eu)" in remote_only
         assert "1/2 ✖" in remote_only
 
+        status = text_of(app.board.query_one("#status-line", Static))
+        assert "✖ 2 failing remotely  ◌ 1 vantage down" in status
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "vantage" not in table.columns

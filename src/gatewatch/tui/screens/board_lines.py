@@ -89,6 +89,12 @@ def status(
             look = state_look(state)
             word = f"{look.symbol} {counts[state]} {look.word.lower()}"
             pieces += [("  ", ""), (word, look.role)]
+    remote_failing = sum(1 for row in rows if row.remote is not None and row.remote.failing)
+    remote_down = sum(1 for row in rows if row.remote is not None and row.remote.down)
+    if remote_failing:
+        pieces += [("  ", ""), (f"✖ {remote_failing} failing remotely", "down")]
+    if remote_down:
+        pieces += [("  ", ""), (f"◌ {remote_down} vantage down", "degraded")]
     if dirty:
         pieces.append(("   ● unsaved changes (ctrl+s)", "$status-degraded bold"))
     if history_in_memory:  # nothing is lost quietly: say so until it is on disk again
