@@ -138,6 +138,9 @@ async def test_the_detail_lists_each_vantage_point(tmp_path: Path) -> None:
         await pilot.press("escape")
 
         app.board.table.restore_cursor("partner-eu")  # a plain blackbox_exporter: phases
+        await pilot.pause()
+        inspector = text_of(app.board.query_one("#inspector", Static))
+        assert inspector == "◌ partner-eu  — remote only · 1 of 2 failing (eu)"
         await pilot.press("enter")
         await pilot.pause()
         text = text_of(app.screen.query_one("#detail-vantages", Static))
@@ -145,6 +148,8 @@ async def test_the_detail_lists_each_vantage_point(tmp_path: Path) -> None:
         assert "processing 7.0 ms" in text
         verdict = text_of(app.screen.query_one("#detail-verdict", Static))
         assert "only a remote source knows this endpoint" in verdict
+        head = text_of(app.screen.query_one("#detail-head", Static))
+        assert head.startswith("◌ REMOTE  partner-eu  only known to global")
         await pilot.press("escape")
 
         app.board.table.restore_cursor("shop")

@@ -114,7 +114,10 @@ def inspector(row: Row | None, now: datetime | None) -> Content:
     if row is None:
         return Content.styled("no endpoint selected — a to add one", "dim")
     look = state_look(row.state)
-    pieces: list[Piece] = [
+    if row.remote_only:
+        pieces: list[Piece] = [("◌ ", "info"), (visible(row.name), "bold")]
+        return to_content([*pieces, ("  — ", "dim"), (one_line(row.summary or "", 300), "")])
+    pieces = [
         (f"{look.symbol} ", look.role),
         (visible(row.name), "bold"),
         ("  ", ""),

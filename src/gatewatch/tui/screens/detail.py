@@ -102,7 +102,10 @@ class DetailScreen(Screen[None]):
         row = self.row
         result = row.result
         now = None if self.replay_at is not None else self.state.now()
-        self.query_one("#detail-head", Static).update(parts.header(row, now, self.replay_at))
+        head = detail_remote.header(row) if row.remote_only else parts.header(
+            row, now, self.replay_at
+        )
+        self.query_one("#detail-head", Static).update(head)
         verdict = parts.verdict(result)
         if row.remote_only:
             verdict = Content.styled(
@@ -159,7 +162,7 @@ class DetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="detail-history")
     def load_history(self) -> None:
         history = self.state.history
-        if history is None:
+        if history is None or self.row.remote_only:  # never probed here: no local history
             return
         until = self.replay_at or self.state.now()
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from gatewatch.board.rows import Row
 from gatewatch.remote.vantage import RemoteRow, VantageView
 from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
@@ -81,6 +82,16 @@ def vantage_lines(view: VantageView) -> list[list[Piece]]:
     if timings:
         lines.append([("    ", ""), *timings])
     return lines
+
+
+def header(row: Row) -> Content:
+    """``◌ REMOTE  shop  (only known to prometheus)``: a row only a source knows."""
+    source = row.remote.source if row.remote is not None else "a source"
+    return to_content([
+        ("◌ REMOTE  ", "info"),
+        (visible(row.name), "bold"),
+        (f"  only known to {one_line(source, 60)}: not in the watchlist", "dim"),
+    ])
 
 
 def vantages(row: RemoteRow | None) -> Content | None:
