@@ -148,3 +148,31 @@ def test_the_remote_summary_survives_the_engine_reloading_its_snapshot() -> None
     state.apply([changed(remote_row("checkout", failing=("us",), ok=("eu",)))])
     state.load(engine.snapshot())
     assert state.rows["checkout"].remote is not None
+
+
+def test_timings_are_hops_from_a_gatewatch_exporter_and_phases_from_blackbox() -> None:
+    gatewatch = remote_row("shop", failing=("us",), ok=("eu",))
+    views = {v.vantage: v for v in gatewatch.vantages}
+    assert views["us"].timing_kind == "hop"
+    assert views["us"].timings == (("dns", 1.5), ("tcp", 0.5), ("tls", 0.0), ("upstream", 7.0))
+    blackbox = remote_row("shop", ok=("eu",), blackbox=True)
+    (view,) = blackbox.vantages
+    assert view.verdict is None and view.timing_kind == "phase"
+    assert [name for name, _ in view.timings] == [
+        "resolve", "connect", "tls", "processing", "transfer"
+    ]
+    down = remote_row("shop", ok=("us",), down=("eu",))
+    assert {v.vantage: v.timings for v in down.vantages}["eu"] == ()  # nothing known
+
+
+def test_run_board_reads_sources_only_when_the_watchlist_has_them() -> None:
+    from gatewatch.cli.board import remote_feed
+    from gatewatch.remote.watcher import RemoteWatcher
+    from gatewatch.watchlist.sources import Source
+
+    assert remote_feed(()) is None
+    started: list[RemoteWatcher] = []
+    build = remote_feed([Source("eu", "http://127.0.0.1:9")], started)
+    assert build is not None
+    watcher = build(lambda event: None)
+    assert started == [watcher] and not watcher.running  # the app starts it on mount
