@@ -4,14 +4,17 @@ Why here and pure: the board's one state (:mod:`gatewatch.board.state`) folds th
 :class:`~gatewatch.remote.watcher.RemoteWatcher`'s events into its rows like the engine's;
 matching a remote row to a local endpoint, merging the same endpoint seen by several
 sources, and the short texts the board shows of it are plain functions over frozen data,
-so they are unit tests without an app. A remote endpoint belongs to a local one when its
+so they are unit tests without an app (:func:`sync` is the one place rows learn of them).
+A remote endpoint belongs to a local one when its
 name (the series' ``endpoint`` label, else ``instance``) is the local endpoint's name or URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import replace
 
+from gatewatch.board.rows import Row
 from gatewatch.model import Endpoint
 from gatewatch.remote.vantage import RemoteRow
 
@@ -74,3 +77,38 @@ def remote_only_endpoint(name: str) -> Endpoint:
     """The stand-in endpoint of a row that only a source knows (never probed, never saved)."""
     url = name if "://" in name else ""
     return Endpoint(name=name, url=url)
+
+
+def sync(
+    rows: MutableMapping[str, Row],
+    remote: Mapping[Key, RemoteRow],
+    endpoints: Sequence[Endpoint],
+) -> tuple[set[str], set[str], set[str]]:
+    """Give each local row its remote vantage points and keep one row per endpoint only a
+    source knows, in place. Returns the names (added, changed, removed)."""
+    added: set[str] = set()
+    changed: set[str] = set()
+    removed: set[str] = set()
+    local, only = attach(remote, endpoints)
+    local_names = {e.name for e in endpoints}
+    for name, row in list(rows.items()):
+        if row.remote_only:
+            if name not in only or name in local_names:
+                del rows[name]
+                removed.add(name)
+            continue
+        wanted = local.get(name)
+        if row.remote != wanted:
+            rows[name] = replace(row, remote=wanted)
+            changed.add(name)
+    for name, found in only.items():
+        known = rows.get(name)
+        if known is None:
+            rows[name] = Row(
+                endpoint=remote_only_endpoint(name), state=None, remote=found, remote_only=True
+            )
+            added.add(name)
+        elif known.remote_only and known.remote != found:
+            rows[name] = replace(known, remote=found)
+            changed.add(name)
+    return added, changed, removed

@@ -217,30 +217,10 @@ class BoardState:
 
     def _sync_remote(self, changes: Changes) -> None:
         """Hand each row its remote vantage points; rows only a source knows come and go."""
-        local, only = rm.attach(self._remote, self.watchlist.endpoints)
-        for name, row in list(self._rows.items()):
-            if row.remote_only:
-                if name not in only or name in local or self.watchlist.find(name):
-                    del self._rows[name]
-                    changes.removed.add(name)
-                continue
-            wanted = local.get(name)
-            if row.remote != wanted:
-                self._rows[name] = replace(row, remote=wanted)
-                changes.results.add(name)
-        for name, found in only.items():
-            known = self._rows.get(name)
-            if known is None:
-                self._rows[name] = Row(
-                    endpoint=rm.remote_only_endpoint(name),
-                    state=None,
-                    remote=found,
-                    remote_only=True,
-                )
-                changes.endpoints.add(name)
-            elif known.remote_only and known.remote != found:
-                self._rows[name] = replace(known, remote=found)
-                changes.results.add(name)
+        added, changed, removed = rm.sync(self._rows, self._remote, self.watchlist.endpoints)
+        changes.endpoints |= added
+        changes.results |= changed
+        changes.removed |= removed
 
     def source_banner(self) -> str | None:
         """The sources that fail now, in one line (already ``visible``), or None."""
