@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gatewatch.diagnose import consistent
-from gatewatch.diagnose.context import build_context
+from gatewatch.diagnose.context import Context, build_context
 from gatewatch.diagnose.identify import Identification
 from gatewatch.diagnose.rules import run_rules
 from gatewatch.model import Hop, ProbeResult, frozen_mapping
@@ -27,6 +27,17 @@ def annotate(
 
     The origin's own result is annotated too (without history: it has none of its own here).
     """
+    return annotate_in_context(result, history=history, expiring_days=expiring_days)[0]
+
+
+def annotate_in_context(
+    result: ProbeResult,
+    *,
+    history: Sequence[ProbeResult] = (),
+    expiring_days: float = 14.0,
+) -> tuple[ProbeResult, Context]:
+    """:func:`annotate`, and the context it was judged in (the monitor's
+    :class:`~gatewatch.diagnose.incremental.Diagnoser` keeps it for the next result)."""
     origin = result.origin
     if origin is not None:
         origin = annotate(origin, expiring_days=expiring_days)
@@ -39,13 +50,14 @@ def annotate(
     hops = result.hops
     if ctx.ident is not None:
         ident = ctx.ident
-        hops = tuple(_proxy_hop(h, result, ident) if h.name == "proxy" else h for h in hops)
+        hops = tuple(proxy_hop(h, result, ident) if h.name == "proxy" else h for h in hops)
     # Last: the hop strip agrees with the verdict (DESIGN.md "The verdict"). Called through
     # the module so the test suite can check every result that passes here.
-    return consistent.settle(result.replace(hops=hops, origin=origin, verdict=verdict))
+    settled = consistent.settle(result.replace(hops=hops, origin=origin, verdict=verdict))
+    return settled, ctx
 
 
-def _proxy_hop(hop: Hop, result: ProbeResult, ident: Identification) -> Hop:
+def proxy_hop(hop: Hop, result: ProbeResult, ident: Identification) -> Hop:
     """Name the gateway on the proxy hop when one is recognised; leave the hop alone otherwise."""
     if not ident.gateway and not ident.relayed_by:
         return hop
