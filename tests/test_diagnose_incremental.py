@@ -22,7 +22,7 @@ def healthy(i: int, first_byte_ms: float = 2.0, **kw: object) -> ProbeResult:
         response(200, "OK", headers, "ok\n"),
         first_byte_ms=first_byte_ms + i / 100,
         started_at=STARTED + timedelta(seconds=5 * i),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
