@@ -46,6 +46,21 @@ def test_first_slot_is_spread_over_the_interval() -> None:
     assert {int(f - 100) for f in firsts} == set(range(10))
 
 
+def test_first_now_probes_at_once_then_joins_a_spread_grid() -> None:
+    rng = random.Random(3)
+    seconds = []
+    for _ in range(1000):
+        s = Schedule(10, 100.0, rng=rng, jitter=0.0, first_now=True)
+        assert s.due == 100.0  # the first probe: at once
+        second = s.advance(100.2)  # that probe took 0.2 s
+        assert 105.0 <= second < 115.0  # half an interval to one and a half later
+        assert s.advance(second + 0.1) == second + 10  # then the grid, no drift
+        seconds.append(second)
+    # The second probes are spread over a whole interval, not bunched.
+    assert {int(x - 105) for x in seconds} == set(range(10))
+    assert s.skipped == 0
+
+
 @pytest.mark.parametrize("jitter", [0.0, 0.1, 0.3])
 def test_jitter_is_bounded_and_never_accumulates(jitter: float) -> None:
     s = Schedule(5.0, 0.0, jitter=jitter, rng=random.Random(2), spread=False)
@@ -168,8 +183,9 @@ def test_no_drift_over_many_cycles() -> None:
     monitor, clock = virtual([endpoint("tick", interval=0.05)], probe, jitter=0.0)
     with running(monitor, clock):
         clock.advance(1.0)
-    starts = probe.starts["tick"]
-    assert len(starts) >= 19
+    # The first probe is immediate; the grid starts with the second.
+    starts = probe.starts["tick"][1:]
+    assert len(starts) >= 18
     errors = [s - (starts[0] + k * 0.05) for k, s in enumerate(starts)]
     assert max(abs(e) for e in errors) < 1e-6, errors
     lateness_p95_ms = monitor.stats().lateness_p95_ms
@@ -328,7 +344,7 @@ def test_a_bad_setup_becomes_a_config_error_result() -> None:
 def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None:
     from gatewatch.model import Hop, Response
     from gatewatch.monitor.settings import MonitorRules
-    from gatewatch.monitor.status import Slot
+    from gatewatch.monitor.status import Slot, for_history
     from test_monitor_support import fail_result
 
     body = b"x" * 65536
@@ -352,7 +368,7 @@ def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None
     latest = slot.status().last_result
     assert latest is not None and latest.response is not None
     assert slot.last_result is result and latest.response.body == body
-    kept = slot.recent[-1]
+    kept = for_history(result)  # what a runner keeps as diagnose's history
     assert kept.response is not None
     assert kept.response.body == b"" and kept.response.headers == ()
     assert kept.response.status_code == 502 and kept.response.body_size == len(body)
@@ -409,3 +425,28 @@ def test_rename_keeps_state_and_history(tmp_path: Path) -> None:
         assert monitor.history.flush()
         assert monitor.history.last_results("old", 100) == []
         assert len(monitor.history.last_results("new", 100)) > stored_before > 0
+
+
+def test_on_start_every_endpoint_is_probed_at_once_within_the_cap() -> None:
+    """Issue 14 §3: a board opened on 40 endpoints every 10 minutes fills every row as fast
+    as the cap allows, not over the next 10 minutes; each is probed once, then waits for
+    its place on the spread grid."""
+    probe = FakeProbe(delay=0.01)
+    names = [f"e{i}" for i in range(40)]
+    monitor = make([endpoint(n, interval=600) for n in names], probe, concurrency=4)
+    inbox = monitor.events()
+    seen: set[str] = set()
+    with monitor:
+        while seen != set(names):  # bounded by wait_for's deadline: 40 × 10 ms / 4 ≈ 0.1 s
+            message = wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=10)
+            assert isinstance(message, ProbeCompleted)
+            seen.add(message.endpoint_name)
+        assert probe.peak <= 4
+        monitor.add(endpoint("late", interval=600))  # added while running: at once too
+        late = wait_for(
+            inbox,
+            lambda m: isinstance(m, ProbeCompleted) and m.endpoint_name == "late",
+            timeout=10,
+        )
+        assert isinstance(late, ProbeCompleted)
+    assert all(len(probe.starts[n]) == 1 for n in names)  # the next slot is ≥ 300 s away

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from gatewatch import __version__
-from gatewatch.cli.common import EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE
+from gatewatch.cli.common import EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, add_workers_option
 
 __all__ = ["COMMANDS", "EXIT_OK", "EXIT_UNHEALTHY", "EXIT_USAGE", "build_parser", "main"]
 
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="the board over a built-in loopback lab (no network needed)")
     board = sub.add_parser("board", help="the live board over a watchlist (the default)")
     board.add_argument("watchlist", nargs="?")
+    add_workers_option(board)
     _probe_parser(sub)
     from gatewatch.cli.diagnose import add_diagnose_parser  # light: no httpx import
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("watchlist", nargs="?")
     w.add_argument("--json", action="store_true", help="JSON lines")
     w.add_argument("--history", metavar="PATH", help="history database (default: state dir)")
+    add_workers_option(w)
     from gatewatch.cli.exporter import add_exporter_parser
 
     add_exporter_parser(sub)

@@ -41,11 +41,12 @@ def tune_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def run_board(watchlist_path: Path | None) -> int:
+def run_board(watchlist_path: Path | None, *, workers: int = 0) -> int:
     """The board over a watchlist file (default: the user's).
 
     A missing file starts an empty board that saves there; a malformed one is reported
-    with file, line and key on stderr and exits 2 without touching the file.
+    with file, line and key on stderr and exits 2 without touching the file. ``workers``:
+    probe worker processes (0: the engine's thread probes), so the UI process only renders.
     """
     import sys
 
@@ -66,7 +67,10 @@ def run_board(watchlist_path: Path | None) -> int:
         return 2
     try:
         monitor = Monitor(
-            watchlist.endpoints, history=default_history_path(), alerts=watchlist.alerts
+            watchlist.endpoints,
+            history=default_history_path(),
+            alerts=watchlist.alerts,
+            workers=workers,
         )
     except ValueError as exc:  # monitor settings in the file (down_after …) that don't parse
         print(f"{path}: {exc}", file=sys.stderr)
@@ -142,7 +146,10 @@ def run_demo() -> int:
 
 
 def cmd_board(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    return run_board(Path(args.watchlist) if args.watchlist else None)
+    from gatewatch.cli.common import workers_from
+
+    path = Path(args.watchlist) if args.watchlist else None
+    return run_board(path, workers=workers_from(args, board=True))
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -93,3 +93,32 @@ def warn_about(watchlist: Watchlist, err: TextIO) -> None:
 
     for warning in watchlist.warnings:
         err.write(f"gatewatch: warning: {visible(warning.describe())}\n")
+
+
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` for the commands that run the engine (watch, the board)."""
+    parser.add_argument(
+        "--workers",
+        type=_worker_count,
+        default=None,
+        metavar="N",
+        help="probe worker processes (default: one per core, the board one fewer; "
+        "0: probe in this process)",
+    )
+
+
+def _worker_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def workers_from(args: argparse.Namespace, *, board: bool = False) -> int:
+    """``--workers``, or its default: one per core (for the board, one core left to the UI)."""
+    from gatewatch.monitor.workers import default_workers
+
+    return default_workers(board=board) if args.workers is None else int(args.workers)

@@ -4,7 +4,8 @@ For a terminal multiplexer pane, a systemd unit or a CI job: one line per transi
 (and per local problem, history failure or failed alert), plain text or JSON lines, until
 Ctrl-C or SIGTERM; then a clean stop (in-flight probes cancelled, history flushed) and
 exit status 0. Server text is shown with control characters made visible; JSON escapes
-them by itself.
+them by itself. With probe workers (``--workers``, one per core by default) a stop also
+ends every worker; a worker that died and was restarted is printed as a line.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from gatewatch.monitor.events import (
     LocalProblem,
     Message,
     StateChanged,
+    WorkerRestarted,
 )
 from gatewatch.monitor.gctune import tune_gc
 from gatewatch.text import dumps, one_line
@@ -48,14 +50,19 @@ def run_watch(
     monitor_factory: Callable[..., Monitor] = Monitor,
     gc_tuning: bool = True,
     sources: Sequence[Source] = (),
+    workers: int = 0,
 ) -> int:
     """Watch until SIGINT/SIGTERM (or ``stop`` is set); 0 on a clean stop.
 
     ``stop``, ``monitor_factory`` and ``gc_tuning`` exist for tests and embedding (a test
     must not retune the garbage collector of the test process); the CLI passes none.
+    ``workers``: probe worker processes (0: probe on the engine's thread).
     """
     stop = stop or threading.Event()
-    monitor = monitor_factory(list(watchlist_endpoints), history=history_path, alerts=alerts_config)
+    options: dict[str, Any] = {"history": history_path, "alerts": alerts_config}
+    if workers:
+        options["workers"] = workers
+    monitor = monitor_factory(list(watchlist_endpoints), **options)
     inbox = monitor.events()
     remote = _RemoteLines(sources, json_lines, out)
     restore = _install_signal_handlers(stop)
@@ -140,6 +147,13 @@ def _record(message: Message) -> dict[str, Any] | None:
             "reason": ack.reason,
             "cleared_because": message.reason,
         }
+    if isinstance(message, WorkerRestarted):
+        return {
+            "type": "worker_restarted",
+            "worker": message.worker,
+            "reason": message.reason,
+            "endpoints": list(message.endpoints),
+        }
     return None
 
 
@@ -171,6 +185,14 @@ def _human(record: dict[str, Any]) -> str:
         return f"!  history unavailable: {one_line(record['reason'])}"
     if kind == "history_restored":
         return f"*  history back on disk: {one_line(record['reason'])}"
+    if kind == "worker_restarted":
+        shown = ", ".join(one_line(n, 40) for n in record["endpoints"][:5])
+        more = len(record["endpoints"]) - 5
+        shown += f" and {more} more" if more > 0 else ""
+        return (
+            f"!  probe worker {record['worker']} {record['reason']}; restarted, "
+            f"its {len(record['endpoints'])} endpoints probed again now: {shown}"
+        )
     return f"!  alert via {record['sink']} failed: {one_line(record['reason'])}"
 
 
@@ -228,7 +250,7 @@ def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from gatewatch.cli.common import load_watchlist
+    from gatewatch.cli.common import load_watchlist, workers_from
 
     watchlist = load_watchlist(args, err)
     if isinstance(watchlist, int):
@@ -240,4 +262,5 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         history_path=args.history,
         out=out,
         sources=watchlist.sources,
+        workers=workers_from(args),
     )

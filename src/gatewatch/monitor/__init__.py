@@ -23,6 +23,7 @@ from gatewatch.monitor.events import (
     Message,
     ProbeCompleted,
     StateChanged,
+    WorkerRestarted,
 )
 from gatewatch.monitor.history import History, default_history_path
 from gatewatch.monitor.records import ProbeRecord, ReplayEntry
@@ -54,6 +55,7 @@ __all__ = [
     "State",
     "StateChanged",
     "TransitionEvent",
+    "WorkerRestarted",
     "check_watchlist",
     "default_history_path",
     "load_checked",

@@ -1,26 +1,29 @@
-"""The engine's insides: slots, runner tasks, what happens to a result, housekeeping.
+"""The engine's state half: slots, what happens to an outcome, housekeeping.
 
 Everything here runs on the engine thread (or before the engine starts, when nothing else
 does), so none of it needs a lock except the few numbers :meth:`EngineCore.stats` reads from
 other threads. :mod:`gatewatch.monitor.engine` owns the thread and the public API.
 
-Why a runner task per endpoint: it awaits its own probe, so probes of one endpoint never
-overlap and a hanging endpoint only holds up itself. All probes share one semaphore (the
-concurrency cap). Each probe runs under a backstop deadline (the endpoint's timeout plus
-``deadline_grace``) in case a probe function ignores its own. History writes, listeners and
-alerts are a queue put, a call and a task: nothing slow sits on the probe path.
+The probing half — schedules, runner tasks, the probe and its diagnosis — is a
+:class:`~gatewatch.monitor.runners.ProbeRunners` on this thread, or a
+:class:`~gatewatch.monitor.workers.WorkerPool` of processes running one each; both take
+the same commands (by slot key) and hand back :class:`~gatewatch.monitor.runners.Outcome`
+records to :meth:`EngineCore.on_outcome`. What an outcome costs here is the state
+machine, a queue put for the history, one frozen message and the alert check: nothing
+slow sits on the probe path, and nothing allocated that nobody reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import logging
-import random
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from gatewatch.model import Endpoint, ProbeResult
@@ -30,21 +33,35 @@ from gatewatch.monitor.events import Acknowledged, Message, ProbeCompleted
 from gatewatch.monitor.history import History
 from gatewatch.monitor.local import LocalDetector
 from gatewatch.monitor.notify import Notifier
-from gatewatch.monitor.schedule import Schedule
+from gatewatch.monitor.runners import AnnotateFn, Outcome, ProbeFn
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.stats import EngineStats, LatenessRecorder
-from gatewatch.monitor.status import EndpointStatus, Slot, engine_failure
+from gatewatch.monitor.status import EndpointStatus, Slot
 
 log = logging.getLogger(__name__)
 
-ProbeFn = Callable[[Endpoint], Awaitable[ProbeResult]]
-AnnotateFn = Callable[..., ProbeResult]
 ResolverCheck = Callable[[Sequence[str], Sequence[str]], Awaitable[str | None]]
 StatusSink = Callable[[str, EndpointStatus | None], None]
 
 
+class Probing(Protocol):
+    """The probing half, by slot key: ProbeRunners in-thread, or a WorkerPool."""
+
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    def start(self) -> None: ...
+    async def stop(self, grace: float = 5.0) -> None: ...
+    def add(self, key: int, endpoint: Endpoint, *, paused: bool = False) -> None: ...
+    def remove(self, key: int) -> None: ...
+    def update(self, key: int, endpoint: Endpoint) -> None: ...
+    def set_paused(self, key: int, paused: bool) -> None: ...
+    def probe_now(self, key: int) -> None: ...
+
+
 class EngineCore:
-    """Slots and their runners. Engine thread only (see the module docstring)."""
+    """Slots and what their outcomes do. Engine thread only (see the module docstring)."""
 
     def __init__(
         self,
@@ -55,9 +72,6 @@ class EngineCore:
         publish: Callable[[Message], None],
         on_status: StatusSink,
         clock: Callable[[], datetime],
-        jitter: float,
-        rng: random.Random,
-        deadline_grace: float,
         resolver_check: ResolverCheck | None,
         resolver_check_interval: float,
         housekeeping_interval: float,
@@ -68,43 +82,35 @@ class EngineCore:
         self.publish = publish
         self.on_status = on_status
         self.clock = clock
-        self.jitter = jitter
-        self.rng = rng
-        self.deadline_grace = deadline_grace
         self.resolver_check = resolver_check
         self.resolver_check_interval = resolver_check_interval
         self.housekeeping_interval = housekeeping_interval
         #: Set by the engine before :meth:`run`.
-        self.probe: ProbeFn | None = None
-        self.annotate: AnnotateFn | None = None
+        self.probing: Probing | None = None
         self.slots: dict[str, Slot] = {}
+        self.by_key: dict[int, Slot] = {}
+        self._keys = itertools.count(1)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.semaphore: asyncio.Semaphore | None = None
         self._lateness = LatenessRecorder()
         self._lateness_lock = threading.Lock()
-        self._in_flight = 0
-        self._skipped = 0
 
     # ================================================================== running
 
-    async def run(self, concurrency: int, stopping: asyncio.Event) -> None:
-        """Launch every runner and the chores; on ``stopping``, cancel them all."""
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Start the probing half and the chores; on ``stopping``, stop them all."""
+        assert self.probing is not None
         self.loop = asyncio.get_running_loop()
-        self.semaphore = asyncio.Semaphore(concurrency)
         self._restore_acks()
         self.housekeeping()  # maintenance windows open before the first probe
-        for slot in self.slots.values():
-            self._launch(slot)
+        for slot in self.slots.values():  # added before the engine ran
+            self.probing.add(slot.key, slot.endpoint, paused=slot.tracker.paused)
+        self.probing.start()
         chores = self.loop.create_task(self._chores())
         try:
             await stopping.wait()
         finally:
             chores.cancel()
-            tasks = [s.task for s in self.slots.values() if s.task is not None]
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.wait(tasks, timeout=5.0)
+            await self.probing.stop()
             self.loop = None
 
     def stats(self) -> EngineStats:
@@ -112,10 +118,11 @@ class EngineCore:
         with self._lateness_lock:
             p50, p95, p99, worst = self._lateness.summary()
             count = self._lateness.count
+        probing = self.probing
         return EngineStats(
             probes=count,
-            in_flight=self._in_flight,
-            skipped_slots=self._skipped,
+            in_flight=probing.in_flight if probing is not None else 0,
+            skipped_slots=probing.skipped if probing is not None else 0,
             lateness_p50_ms=p50,
             lateness_p95_ms=p95,
             lateness_p99_ms=p99,
@@ -127,19 +134,22 @@ class EngineCore:
     def add(self, endpoint: Endpoint, rules: MonitorRules) -> None:
         if endpoint.name in self.slots:
             raise ValueError(f"an endpoint named {endpoint.name!r} is already monitored")
-        slot = Slot(endpoint=endpoint, rules=rules)
+        slot = Slot(endpoint=endpoint, rules=rules, key=next(self._keys))
         self.slots[slot.name] = slot
+        self.by_key[slot.key] = slot
         if self.loop is not None:
             self._tick(slot, self.clock())
-            self._launch(slot)
+        if self.probing is not None and self.loop is not None:
+            self.probing.add(slot.key, endpoint)
         self._status(slot)
 
     def remove(self, name: str) -> None:
         if self.slots[name].ack is not None:
             self._unack(self.slots[name], "no longer monitored")
         slot = self.slots.pop(name)
-        if slot.task is not None:
-            slot.task.cancel()
+        del self.by_key[slot.key]
+        if self.probing is not None and self.loop is not None:
+            self.probing.remove(slot.key)
         self.on_status(name, None)
         self.notifier.forget(name)
         if self.loop is not None:
@@ -148,12 +158,9 @@ class EngineCore:
     def update(self, endpoint: Endpoint, rules: MonitorRules) -> None:
         """Replace the endpoint of the same name; state and history carry over."""
         slot = self.slots[endpoint.name]
-        interval_changed = endpoint.interval != slot.endpoint.interval
         slot.endpoint, slot.rules = endpoint, rules
-        if interval_changed and slot.schedule is not None and self.loop is not None:
-            slot.schedule.reanchor(endpoint.interval, self.loop.time())
-            slot.generation += 1
-            slot.wake()
+        if self.probing is not None and self.loop is not None:
+            self.probing.update(slot.key, endpoint)
         self._status(slot)
 
     def rename(self, old_name: str, endpoint: Endpoint, rules: MonitorRules) -> None:
@@ -176,13 +183,10 @@ class EngineCore:
     def set_paused(self, name: str, paused: bool) -> None:
         slot = self.slots[name]
         self._apply(slot, machine.set_paused(slot.tracker, paused, self.clock(), name=name))
-        if self.loop is not None and slot.schedule is not None:
-            if paused:
-                self.notifier.local(self.local.forget(name, self.loop.time()), self.slots)
-            else:  # probe at once, then every interval from now
-                slot.schedule.reanchor(slot.endpoint.interval, self.loop.time(), spread=False)
-                slot.generation += 1
-        slot.wake()
+        if self.loop is not None and paused:
+            self.notifier.local(self.local.forget(name, self.loop.time()), self.slots)
+        if self.probing is not None and self.loop is not None:
+            self.probing.set_paused(slot.key, paused)
 
     def set_paused_all(self, paused: bool) -> None:
         for name in list(self.slots):
@@ -230,92 +234,31 @@ class EngineCore:
     def probe_now(self, name: str) -> None:
         """Probe as soon as the cap allows; a no-op while a probe of it is in flight."""
         slot = self.slots[name]
-        if not slot.in_flight:
-            slot.forced = True
-            slot.wake()
+        if self.probing is not None and self.loop is not None:
+            self.probing.probe_now(slot.key)
 
-    # ================================================================== the runner
+    def endpoints_of(self, keys: Sequence[int]) -> list[str]:
+        """The names of the slots with these keys (those still monitored)."""
+        return [slot.name for key in keys if (slot := self.by_key.get(key)) is not None]
 
-    def _launch(self, slot: Slot) -> None:
-        assert self.loop is not None
-        if slot.schedule is None:
-            slot.schedule = Schedule(
-                slot.endpoint.interval, self.loop.time(), jitter=self.jitter, rng=self.rng
-            )
-        slot.task = self.loop.create_task(self._run(slot), name=f"monitor:{slot.name}")
+    # ================================================================== outcomes
 
-    async def _run(self, slot: Slot) -> None:
-        """Probe one endpoint forever, on its grid; never two probes of it at once."""
-        loop = asyncio.get_running_loop()
-        schedule = slot.schedule
-        assert schedule is not None
-        while True:
-            if slot.tracker.paused:
-                await _park(slot, None)
-                continue
-            due_later = not slot.forced and schedule.due > loop.time()
-            if due_later and not await _park(slot, schedule.due):
-                continue  # woken early: look at the flags again
-            forced = slot.forced and schedule.due > loop.time()
-            slot.forced = False
-            scheduled = loop.time() if forced else schedule.due
-            generation = slot.generation
-            try:
-                await self._probe_once(slot, scheduled)
-            except Exception:  # a bug downstream must not end this endpoint's monitoring
-                log.exception("handling a probe of %s failed", slot.name)
-            if generation != slot.generation:
-                continue  # re-anchored while probing: the new grid stands as it is
-            if not forced or schedule.due <= loop.time():
-                before = schedule.skipped
-                schedule.advance(loop.time())
-                self._skipped += schedule.skipped - before
-
-    async def _probe_once(self, slot: Slot, scheduled: float) -> None:
-        loop = asyncio.get_running_loop()
-        assert self.semaphore is not None and self.probe is not None
-        async with self.semaphore:
-            lateness_ms = (loop.time() - scheduled) * 1000
-            endpoint = slot.endpoint
-            started_at = self.clock()
-            slot.in_flight = True
-            self._in_flight += 1
-            annotate = False
-            try:
-                async with asyncio.timeout(endpoint.timeout + self.deadline_grace):
-                    result = await self.probe(endpoint)
-                    if slot.rules.debug_requests:  # opted in: ask the gateway (issue 17 §2)
-                        from gatewatch.monitor.followup import ask_gateway
-
-                        result = await ask_gateway(
-                            self.probe, endpoint, result, deadline_s=endpoint.timeout
-                        )
-                annotate = True
-            except TimeoutError:
-                error = f"probe did not finish within its {endpoint.timeout:g}s deadline"
-                result = engine_failure(endpoint, started_at, "deadline", error)
-            except ValueError as exc:  # ProbeSetupError: bad URL, unset env: secret …
-                result = engine_failure(endpoint, started_at, "config_error", str(exc))
-            except Exception as exc:
-                log.exception("probe of %s crashed", endpoint.name)
-                error = f"probe crashed ({type(exc).__name__})"
-                result = engine_failure(endpoint, started_at, "probe_error", error)
-            finally:
-                slot.in_flight = False
-                self._in_flight -= 1
-        self._completed(slot, result, lateness_ms, annotate=annotate)
-
-    # ================================================================== results
-
-    def _completed(
-        self, slot: Slot, result: ProbeResult, lateness_ms: float, *, annotate: bool
-    ) -> None:
-        if slot.tracker.paused or self.slots.get(slot.name) is not slot:
+    def on_outcome(self, outcome: Outcome) -> None:
+        """One probe's outcome from the probing half (engine thread)."""
+        slot = self.by_key.get(outcome.key)
+        if slot is None or slot.tracker.paused:
             return  # paused or removed while the probe was in flight
-        if annotate:
-            result = self._annotate(result, slot)
-        recent_ms = [r.total_ms for r in slot.recent if r.ok]
-        assessment = machine.assess(result, recent_ms=recent_ms, slow_factor=slot.rules.slow_factor)
+        try:
+            self._completed(slot, outcome.result, outcome.lateness_ms)
+        except Exception:  # a bug here must not end this endpoint's monitoring
+            log.exception("handling a probe of %s failed", slot.name)
+
+    def _completed(self, slot: Slot, result: ProbeResult, lateness_ms: float) -> None:
+        if result.name != slot.name:  # renamed while in flight: file it under the new name
+            result = result.replace(name=slot.name)
+        assessment = machine.assess(
+            result, recent_ms=slot.recent_ok_ms, slow_factor=slot.rules.slow_factor
+        )
         step = machine.observe(
             slot.tracker, result, assessment, slot.rules, self.clock(), name=slot.name
         )
@@ -335,14 +278,6 @@ class EngineCore:
         self.publish(ProbeCompleted(slot.name, result, shown, lateness_ms))
         self._announce(slot, step.events)
         self.notifier.settle(slot.name, shown, slot.tracker.verdict, slot.endpoint.url)
-
-    def _annotate(self, result: ProbeResult, slot: Slot) -> ProbeResult:
-        assert self.annotate is not None
-        try:
-            return self.annotate(result, history=list(slot.recent))
-        except Exception:
-            log.exception("diagnosis of %s failed; keeping the raw result", slot.name)
-            return result
 
     def _apply(self, slot: Slot, step: machine.Step) -> None:
         slot.tracker = step.tracker
@@ -409,25 +344,6 @@ class EngineCore:
             self.notifier.local(self.local.resolvers(failure, self.loop.time()), self.slots)
 
 
-async def _park(slot: Slot, when: float | None) -> bool:
-    """Sleep until ``when`` (or until woken); True when the time came."""
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[bool] = loop.create_future()
-    slot.waiter = waiter
-    handle = loop.call_at(when, _resolve, waiter) if when is not None else None
-    try:
-        return await waiter
-    finally:
-        slot.waiter = None
-        if handle is not None:
-            handle.cancel()
-
-
-def _resolve(waiter: asyncio.Future[bool]) -> None:
-    if not waiter.done():
-        waiter.set_result(True)
-
-
 def _hostname(url: str) -> str | None:
     """The host of ``url`` if it is a name (IP literals need no resolver)."""
     try:
@@ -443,4 +359,4 @@ def _hostname(url: str) -> str | None:
     return None
 
 
-__all__ = ["AnnotateFn", "EngineCore", "ProbeFn", "ResolverCheck"]
+__all__ = ["AnnotateFn", "EngineCore", "ProbeFn", "Probing", "ResolverCheck"]

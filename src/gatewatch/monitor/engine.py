@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import queue
 import random
 import threading
@@ -25,17 +26,19 @@ from typing import Any
 from gatewatch.model import Endpoint
 from gatewatch.monitor.alert_queue import Tally
 from gatewatch.monitor.alerts import AlertConfig
-from gatewatch.monitor.core import AnnotateFn, EngineCore, ProbeFn, ResolverCheck
+from gatewatch.monitor.core import EngineCore, Probing, ResolverCheck
 from gatewatch.monitor.events import (
     AlertFailed,
     HistoryRestored,
     HistoryUnavailable,
     Message,
     ProbeCompleted,
+    WorkerRestarted,
 )
 from gatewatch.monitor.history import History
 from gatewatch.monitor.local import LocalDetector, check_resolvers
 from gatewatch.monitor.notify import Notifier
+from gatewatch.monitor.runners import AnnotateFn, ProbeFn, ProbeRunners
 from gatewatch.monitor.schedule import DEFAULT_JITTER
 from gatewatch.monitor.settings import MonitorRules, rules_for
 from gatewatch.monitor.sinks import AlertDispatcher, Sink, sinks_from_config
@@ -88,6 +91,7 @@ class Monitor:
         alert_grace: float = 3.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
+        workers: int = 0,
     ) -> None:
         self._probe_fn = probe
         #: Makes the engine thread's loop; tests pass one whose clock is virtual.
@@ -103,6 +107,15 @@ class Monitor:
         self.concurrency = concurrency
         self.alert_grace = alert_grace
         self._dispatcher = AlertDispatcher(sinks, self._alert_failed)
+        if workers < 0:
+            raise ValueError(f"workers must be 0 (probe in this process) or more, got {workers}")
+        if workers and (probe is not None or annotate is not None or warm_up is not None):
+            raise ValueError("worker processes run the real prober: no probe/annotate/warm_up")
+        self.workers = workers
+        self._clock = clock
+        self._jitter = jitter
+        self._seed = seed
+        self._deadline_grace = deadline_grace
         self._core = EngineCore(
             history=self.history,
             notifier=Notifier(self._publish, self._dispatcher, clock),
@@ -110,9 +123,6 @@ class Monitor:
             publish=self._publish,
             on_status=self._set_status,
             clock=clock,
-            jitter=jitter,
-            rng=random.Random(seed),
-            deadline_grace=deadline_grace,
             resolver_check=resolver_check,
             resolver_check_interval=resolver_check_interval,
             housekeeping_interval=housekeeping_interval,
@@ -194,6 +204,9 @@ class Monitor:
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("monitor engine thread did not stop within %.1fs", timeout)
+        close = getattr(self._core.probing, "close", None)
+        if close is not None:  # worker processes: none may outlive the engine
+            close()
         if self._owns_history:
             self.history.close(timeout=max(1.0, timeout / 2))
         else:
@@ -324,6 +337,9 @@ class Monitor:
         return future
 
     def _resolve_defaults(self) -> None:
+        if self.workers:
+            self._core.probing = self._worker_pool()
+            return
         if self._probe_fn is None:
             if self._prober is None:
                 from gatewatch.probe import Prober
@@ -332,11 +348,47 @@ class Monitor:
             self._probe_fn = self._prober.probe
             if self._warm_up_fn is None:
                 self._warm_up_fn = self._prober.warm_up
-        if self._annotate_fn is None:
-            from gatewatch.diagnose import annotate
+        # annotate None: each runner's incremental Diagnoser (gatewatch.diagnose.incremental).
+        self._core.probing = ProbeRunners(
+            probe=self._probe_fn,
+            emit=self._core.on_outcome,
+            annotate=self._annotate_fn,
+            concurrency=self.concurrency,
+            jitter=self._jitter,
+            rng=random.Random(self._seed),
+            deadline_grace=self._deadline_grace,
+            clock=self._clock,
+        )
 
-            self._annotate_fn = annotate
-        self._core.probe, self._core.annotate = self._probe_fn, self._annotate_fn
+    def _worker_pool(self) -> Probing:
+        from gatewatch.monitor.workers import WorkerPool, WorkerSettings
+
+        environ = getattr(self._prober, "environ", None)
+        settings = WorkerSettings(
+            concurrency=max(1, -(-self.concurrency // self.workers)),  # the cap, shared out
+            jitter=self._jitter,
+            seed=self._seed,
+            deadline_grace=self._deadline_grace,
+            environ=None if environ is None or environ is os.environ else dict(environ),
+        )
+        return WorkerPool(
+            self.workers,
+            settings,
+            emit=self._core.on_outcome,
+            on_restart=self._worker_restarted,
+        )
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the worker processes (empty when probing in this process)."""
+        pids = getattr(self._core.probing, "pids", None)
+        return list(pids()) if pids is not None else []
+
+    def _worker_restarted(self, worker: int, keys: Sequence[int], reason: str) -> None:
+        names = tuple(sorted(self._core.endpoints_of(keys)))
+        log.warning(
+            "probe worker %d %s; restarting it for %d endpoints", worker, reason, len(names)
+        )
+        self._publish(WorkerRestarted(worker, names, reason))
 
     def _thread_main(self) -> None:
         loop = self._loop_factory()
@@ -363,9 +415,7 @@ class Monitor:
                 await self._warm_up_fn()
             except Exception:
                 log.exception("probe warm-up failed; probing anyway")
-        running = asyncio.get_running_loop().create_task(
-            self._core.run(self.concurrency, self._stopping)
-        )
+        running = asyncio.get_running_loop().create_task(self._core.run(self._stopping))
         await asyncio.sleep(0)  # let the core take its loop before commands arrive
         self._ready.set()
         try:

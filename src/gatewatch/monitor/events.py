@@ -75,6 +75,21 @@ class Acknowledged:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class WorkerRestarted:
+    """A probe worker process stopped unexpectedly and was started again.
+
+    ``endpoints`` are the ones it probed: their probes in flight were lost and they are
+    probed again at once by the new worker. Never silent: without this event a dead
+    worker's rows would simply stop updating. ``reason`` is how it ended (exit status or
+    signal).
+    """
+
+    worker: int
+    endpoints: tuple[str, ...]
+    reason: str
+
+
 Message = (
     ProbeCompleted
     | StateChanged
@@ -83,4 +98,5 @@ Message = (
     | HistoryRestored
     | AlertFailed
     | Acknowledged
+    | WorkerRestarted
 )

@@ -4,8 +4,13 @@ Why a grid: ``next = completion + interval`` drifts by the probe's own duration 
 cycle and hides engine lateness. Here slot *k* is due at ``anchor + k·interval`` plus a
 jitter drawn once per slot (bounded by ``jitter·interval``), so jitter never accumulates and
 the k-th probe of an endpoint is always within one jitter bound of where it belongs. The
-first slot of every endpoint is spread uniformly over its interval, so a thousand endpoints
-loaded together do not fire together. All times are ``loop.time()`` (monotonic) seconds.
+grid of every endpoint starts at a uniformly random offset within its interval, so a
+thousand endpoints loaded together do not fire together. With ``first_now`` (what the
+engine uses when it starts and when an endpoint is added) the first probe is due at once —
+an engineer opening the board wants every row filled as soon as the concurrency cap
+allows, not within one interval — and the next one lands on the spread grid, between half
+an interval and one and a half intervals later. All times are ``loop.time()`` (monotonic)
+seconds.
 
 A probe that overruns its slot (a hanging endpoint whose timeout exceeds the interval)
 makes the schedule skip the slots already past, rather than start late: an endpoint's
@@ -31,6 +36,7 @@ class Schedule:
         jitter: float = DEFAULT_JITTER,
         rng: random.Random | None = None,
         spread: bool = True,
+        first_now: bool = False,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
@@ -40,6 +46,11 @@ class Schedule:
         self._rng = rng or random.Random()
         self.skipped = 0
         self.reanchor(interval, now, spread=spread)
+        if first_now:
+            # Slot 1 at now + U(0.5, 1.5)·interval: the same uniform phase as a spread
+            # anchor, never right on the heels of the first probe.
+            self.anchor = now + self._rng.uniform(-0.5, 0.5) * interval
+            self.due = now
 
     def reanchor(self, interval: float, now: float, *, spread: bool = True) -> None:
         """Start a new grid at ``now`` (spread: somewhere within the first interval)."""

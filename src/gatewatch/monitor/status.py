@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections import deque
 from dataclasses import dataclass, field
@@ -14,10 +13,12 @@ from datetime import datetime
 
 from gatewatch.model import HOP_NAMES, Endpoint, Hop, ProbeResult, Response, Verdict, frozen_mapping
 from gatewatch.monitor.acks import Ack
-from gatewatch.monitor.schedule import Schedule
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.state import State, Tracker
 from gatewatch.secrets import redact_url
+
+#: Recent passing totals kept for the slow_factor baseline.
+RECENT_OK = 20
 
 
 @dataclass(frozen=True)
@@ -44,24 +45,21 @@ class EndpointStatus:
 
 @dataclass(eq=False)
 class Slot:
-    """The engine's mutable record of one endpoint. Engine thread only."""
+    """The engine's mutable record of one endpoint: its state side. Engine thread only.
+
+    The probing side (grid, runner task, diagnose's history) is a
+    :class:`gatewatch.monitor.runners.Runner`, on the engine thread or in a worker
+    process; the two know each other by ``key``.
+    """
 
     endpoint: Endpoint
     rules: MonitorRules
+    key: int = 0
     tracker: Tracker = field(default_factory=Tracker)
-    schedule: Schedule | None = None
-    #: Annotated results, oldest first, slimmed by :func:`for_history`: the ``history`` for
-    #: diagnose and the baseline for slow_factor.
-    recent: deque[ProbeResult] = field(default_factory=lambda: deque(maxlen=20))
+    #: Totals of recent passing probes (ms), oldest first: the baseline for slow_factor.
+    recent_ok_ms: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_OK))
     #: The latest result in full, body included, for the board's detail view.
     last_result: ProbeResult | None = None
-    task: asyncio.Task[None] | None = None
-    #: Resolved to wake the runner early (probe now, reschedule, resume).
-    waiter: asyncio.Future[bool] | None = None
-    forced: bool = False
-    in_flight: bool = False
-    #: Bumped whenever the schedule is re-anchored, so a probe in flight does not advance it.
-    generation: int = 0
     probes: int = 0
     last_lateness_ms: float | None = None
     ack: Ack | None = None
@@ -87,11 +85,8 @@ class Slot:
 
     def remember(self, result: ProbeResult) -> None:
         self.last_result = result
-        self.recent.append(for_history(result))
-
-    def wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(False)
+        if result.ok:
+            self.recent_ok_ms.append(result.total_ms)
 
 
 def for_history(result: ProbeResult) -> ProbeResult:
