@@ -222,3 +222,19 @@ def test_workers_do_not_outlive_a_killed_engine(nginx200: Gateway, tmp_path: Pat
     finally:
         proc.kill()
     assert wait_gone(workers) == set(), "orphaned workers"
+
+
+def test_a_restart_is_shown_by_watch_and_the_board() -> None:
+    from gatewatch import watchlist as wl
+    from gatewatch.board.state import BoardState
+    from gatewatch.cli.watch import format_message
+    from test_tui_samples import FakeEngine
+
+    event = WorkerRestarted(1, ("api", "shop\x1b[2J"), "killed by SIGKILL")
+    line = format_message(event, json_lines=False)
+    assert line is not None and "probe worker 1 killed by SIGKILL" in line
+    assert "2 endpoints" in line and "\x1b" not in line
+    record = json.loads(format_message(event, json_lines=True) or "")
+    assert record["type"] == "worker_restarted" and record["endpoints"] == ["api", "shop\x1b[2J"]
+    changes = BoardState(wl.Watchlist.empty(None), FakeEngine([])).apply([event])
+    assert changes.alerts and "restarted" in changes.alerts[0]

@@ -37,6 +37,7 @@ from gatewatch.monitor import (
     ProbeCompleted,
     State,
     StateChanged,
+    WorkerRestarted,
 )
 from gatewatch.remote.prometheus import SourceProblem
 from gatewatch.remote.vantage import RemoteRow
@@ -211,6 +212,11 @@ class BoardState:
             elif isinstance(message, AlertFailed):
                 self.alerts_undelivered += message.undelivered
                 changes.alerts.append(visible(f"alert to {message.sink} failed: {message.reason}"))
+            elif isinstance(message, WorkerRestarted):  # never silently frozen rows
+                changes.alerts.append(
+                    f"probe worker {message.worker} {message.reason}; restarted, its "
+                    f"{len(message.endpoints)} endpoints are probed again now"
+                )
         if remote:
             self._sync_remote(changes)
         return changes

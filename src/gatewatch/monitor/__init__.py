@@ -1,7 +1,8 @@
 """The probe engine: scheduling, states, history (SQLite) and alerts. No UI, no Textual.
 
-It runs in a thread with its own asyncio loop (DESIGN.md, "Threads and time") and tells
-listeners what happened through frozen messages::
+It runs in a thread with its own asyncio loop (DESIGN.md, "Threads and time"), probing
+there or in worker processes (``workers=N``), and tells listeners what happened through
+frozen messages (the full API: :mod:`gatewatch.monitor.engine`)::
 
     from gatewatch.monitor import Monitor, StateChanged
     monitor = Monitor(endpoints, history=path, alerts=watchlist.alerts)

@@ -5,7 +5,34 @@ engine runs its own asyncio loop in its own thread and whatever the board does c
 inflate a phase. Other threads talk to it through methods that post to that loop, and hear
 from it through frozen messages (:mod:`gatewatch.monitor.events`): callbacks invoked on the
 engine thread (the board wraps them with ``App.call_from_thread``) or queues it drains.
-Nothing here imports Textual. The work itself is in :mod:`gatewatch.monitor.core`.
+Nothing here imports Textual. The work itself is in :mod:`gatewatch.monitor.core` (states,
+history, alerts) and :mod:`gatewatch.monitor.runners` (schedules, probes, diagnosis).
+
+The API — the seam between the engine and the board; add to it, never break it:
+
+Life cycle
+    ``Monitor(endpoints, *, history, alerts, concurrency, workers, …)``, ``start()``,
+    ``stop()`` (bounded; stops every worker process), ``with Monitor(...) as m``,
+    ``running``.
+Commands (any thread; each returns a ``concurrent.futures.Future[None]`` completed once
+applied; an unknown name raises KeyError and a bad endpoint ValueError at once)
+    ``add(endpoint)``, ``remove(name)``, ``update(endpoint)``, ``rename(old, endpoint)``,
+    ``pause(name)``, ``resume(name)``, ``pause_all()``, ``resume_all()``, ``probe_now(name)``.
+Reading (any thread)
+    ``snapshot() -> {name: EndpointStatus}``, ``stats() -> EngineStats``,
+    ``worker_pids()``, and the ``history`` (:class:`~gatewatch.monitor.history.History`).
+Events out (``subscribe(callback)`` on the engine thread, or ``events()``, a queue)
+    ``ProbeCompleted`` (every probe, annotated, with the state it left), ``StateChanged``
+    (a transition), ``LocalProblem``, ``HistoryUnavailable``, ``AlertFailed``, and
+    ``WorkerRestarted`` (a probe worker died and was restarted; names its endpoints).
+
+Where the probes run: ``workers=0`` (the default for the library and tests) probes on the
+engine thread; ``workers=N`` runs them in N worker processes
+(:mod:`gatewatch.monitor.workers`; ``gatewatch watch`` and the board default to one per
+core), and the engine thread keeps only states, history and alerts. Either way every
+endpoint is probed as soon as the concurrency cap allows when the engine starts (and when
+it is added), then on its own spread grid (:mod:`gatewatch.monitor.schedule`). The events
+are the same in both modes.
 """
 
 from __future__ import annotations
@@ -66,7 +93,12 @@ class Monitor:
 
     ``probe``/``warm_up``/``annotate`` are injectable (tests use fakes); by default a
     :class:`gatewatch.probe.Prober` (or the ``prober`` given, which the engine then owns and
-    closes: its client binds to the engine's loop) and :func:`gatewatch.diagnose.annotate`.
+    closes: its client binds to the engine's loop) and, per endpoint, the incremental
+    :class:`gatewatch.diagnose.incremental.Diagnoser` (the same verdicts as
+    :func:`gatewatch.diagnose.annotate`, without re-running every rule on an unchanged
+    healthy answer). With ``workers`` > 0 the probes run in that many worker processes,
+    which build their own Prober (with the given ``prober``'s ``environ``, if any); fakes
+    cannot cross a process boundary, so ``probe``/``warm_up``/``annotate`` must be unset.
     """
 
     def __init__(
