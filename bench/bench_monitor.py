@@ -197,7 +197,8 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         self._measure()
-        return sum(proc_cpu(p) - self.cpu_start[p] for p in self.pids), self.peak_rss
+        self.cpu_by_pid = {p: proc_cpu(p) - self.cpu_start[p] for p in self.pids}
+        return sum(self.cpu_by_pid.values()), self.peak_rss
 
 
 def pcts(values: list[float]) -> dict[str, float | None]:
@@ -383,6 +384,7 @@ def measure(
         },
         "cpu_percent": round(100 * cpu_used / wall, 1),
         "cpu_percent_all_processes": round(100 * all_cpu / wall, 1),
+        "cpu_percent_by_process": [round(100 * c / wall, 1) for c in ours.cpu_by_pid.values()],
         "target_cpu_percent": round(100 * target_cpu / wall, 1) if nginx is not None else None,
         "cpu_ms_per_probe": round(1000 * all_cpu / max(1, made), 3),
         "bare_probe": bare,
@@ -457,7 +459,7 @@ def show(report: dict[str, Any]) -> str:
         f"worker restarts {p['worker_restarts']}",
         f"cpu          gatewatch, all processes: {report['cpu_percent_all_processes']}% of one "
         f"core ({report['cpu_ms_per_probe']} ms per probe){mark('cpu_percent')}; "
-        f"of which this process {report['cpu_percent']}%",
+        f"by process (engine first, then workers) {report['cpu_percent_by_process']}",
     ]
     if report["target_cpu_percent"] is not None:
         lines.append(f"target cpu   nginx: {report['target_cpu_percent']}% of one core")

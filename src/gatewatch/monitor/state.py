@@ -185,9 +185,15 @@ def observe(
 
 def tick(tracker: Tracker, rules: MonitorRules, now: datetime, *, name: str = "") -> Step:
     """Let time pass: open or close maintenance windows, let flapping calm down."""
-    window = in_maintenance(rules.maintenance, now)
-    after = dataclasses.replace(tracker, maintenance=window.text if window else None)
-    after = _update_flapping(after, rules, now)
+    window = in_maintenance(rules.maintenance, now) if rules.maintenance else None
+    text = window.text if window else None
+    # The common case (no window, none open, not flapping) allocates nothing: this runs
+    # for every probe of every endpoint.
+    after = (
+        tracker if text == tracker.maintenance else dataclasses.replace(tracker, maintenance=text)
+    )
+    if after.changes or after.flapping:
+        after = _update_flapping(after, rules, now)
     if window is not None and tracker.maintenance is None:
         reason = f"maintenance window {window.text!r} opened"
     elif window is None and tracker.maintenance is not None:
