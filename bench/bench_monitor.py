@@ -45,6 +45,8 @@ import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -60,11 +62,12 @@ from gatewatch.monitor import Monitor, ProbeCompleted
 from gatewatch.monitor.gctune import tune_gc
 from gatewatch.monitor.stats import percentile
 from gatewatch.monitor.workers import default_workers
-from gatewatch.probe import Prober
 
 GOALS = {"cpu_percent": 100.0, "rss_mb": 150.0, "lateness_p95_ms": 50.0, "timing_error_p95_ms": 2.0}
 NGINX_GOALS = {"made_share": 0.99, "lateness_p95_ms": 50.0, "skipped_slots": 0, "cpu_ratio": 1.3}
 _TICK = os.sysconf("SC_CLK_TCK")
+HERE = Path(__file__).resolve().parent
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 
 
 @dataclass
@@ -219,6 +222,7 @@ def bare_probe_cpu(
     endpoints: list[Endpoint], rate: float, seconds: float, cap: int
 ) -> dict[str, Any]:
     """CPU per probe of the Prober alone, paced at ``rate`` probes/s, in this process."""
+    from gatewatch.probe import Prober
 
     async def main() -> tuple[int, float, float]:
         prober = Prober(environ={})
@@ -250,15 +254,57 @@ def bare_probe_cpu(
         await prober.aclose()
         return done, cpu, wall
 
+    tune_gc()  # as a worker does
     done, cpu, wall = asyncio.run(main())
     return {
         "probes": done,
         "per_second": round(done / wall, 1),
         "cpu_ms_per_probe": round(1000 * cpu / max(1, done), 3),
+        "rss_mb": round(rss_mb()[1], 1),
     }
 
 
+def bare_in_subprocess(
+    endpoints: list[Endpoint], rate: float, seconds: float, cap: int
+) -> dict[str, Any]:
+    """:func:`bare_probe_cpu` in a fresh process, like a worker: this process stays clean
+    (no probe imports, no memory from thousands of probes) for the monitor's figures."""
+    request = {
+        "endpoints": [[e.name, e.url, e.ca_bundle] for e in endpoints],
+        "rate": rate,
+        "seconds": seconds,
+        "cap": cap,
+    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE)])}
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--bare-worker"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def bare_worker() -> int:
+    request = json.loads(sys.stdin.read())
+    endpoints = [
+        Endpoint(name=name, url=url, timeout=5.0, ca_bundle=ca)
+        for name, url, ca in request["endpoints"]
+    ]
+    result = bare_probe_cpu(endpoints, request["rate"], request["seconds"], request["cap"])
+    print(json.dumps(result))
+    return 0
+
+
 # ------------------------------------------------------------------ the run
+
+
+def _in_process_prober() -> Any:
+    from gatewatch.probe import Prober
+
+    return Prober(environ={})
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -291,7 +337,7 @@ def measure(
     if not args.default_gc:
         tune_gc()
     if nginx is not None and args.bare_seconds > 0:
-        bare = bare_probe_cpu(endpoints, rate, args.bare_seconds, args.concurrency)
+        bare = bare_in_subprocess(endpoints, rate, args.bare_seconds, args.concurrency)
     got = Collected()
 
     def on_message(message: object) -> None:
@@ -320,7 +366,9 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         monitor = Monitor(
             endpoints,
-            prober=Prober(environ={}),
+            # Workers build their own Prober, from this process's environment (cleared of
+            # proxies in main()); in-process, a Prober with an empty one.
+            prober=None if args.workers else _in_process_prober(),
             history=Path(tmp) / "history.sqlite3",
             concurrency=args.concurrency,
             resolver_check=None,
@@ -491,6 +539,10 @@ def show(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (argv if argv is not None else sys.argv[1:]) == ["--bare-worker"]:
+        return bare_worker()
+    for name in _PROXY_VARS:  # loopback targets: never through a proxy of the machine's
+        os.environ.pop(name, None)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", choices=["lab", "nginx"], default="lab")
     parser.add_argument("--endpoints", type=int, default=1000)

@@ -344,8 +344,8 @@ def test_a_bad_setup_becomes_a_config_error_result() -> None:
 def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None:
     from gatewatch.model import Hop, Response
     from gatewatch.monitor.settings import MonitorRules
-    from gatewatch.monitor.status import Slot, for_history
-    from test_monitor_support import fail_result
+    from gatewatch.monitor.status import Slot, for_history, pack_for_history, unpack_history
+    from test_monitor_support import fail_result, ok_result, warn_result
 
     body = b"x" * 65536
     response = Response("HTTP/1.1", 502, "Bad Gateway", (("Server", "nginx"),), body, len(body))
@@ -370,6 +370,9 @@ def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None
     assert slot.last_result is result and latest.response.body == body
     kept = for_history(result)  # what a runner keeps as diagnose's history
     assert kept.response is not None
+    # … kept packed, and unpacked to exactly that when a full diagnosis reads it.
+    for sample in (result, fail_result(), ok_result(), warn_result()):
+        assert unpack_history(pack_for_history(sample)) == for_history(sample)
     assert kept.response.body == b"" and kept.response.headers == ()
     assert kept.response.status_code == 502 and kept.response.body_size == len(body)
     assert kept.origin is None and kept.ok == result.ok

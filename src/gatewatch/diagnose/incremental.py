@@ -24,7 +24,7 @@ Pure bookkeeping over data, like the rest of this package: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gatewatch.diagnose import consistent
@@ -78,7 +78,8 @@ class Diagnoser:
         self.full_every = full_every
         self._shape: tuple[Any, ...] | None = None
         self._ident: Identification | None = None
-        self._context: Context | None = None
+        #: The fields next steps quote (host, port …): functions of the shape, kept.
+        self._fields: Mapping[str, str] | None = None
         self._since_full = 0
         #: How many results took the fast path (for tests and the benchmark).
         self.reused = 0
@@ -111,20 +112,18 @@ class Diagnoser:
         verdict = annotated.verdict
         self._since_full = 0
         if shape is None or verdict is None or verdict.cause != "healthy":
-            self._shape = self._context = self._ident = None
+            self._shape = self._fields = self._ident = None
             return
-        # The context of the full run, kept for its identification and fields (both
-        # functions of the shape); result and history are replaced on each reuse.
-        self._shape, self._context, self._ident = shape, context, context.ident
+        # From the full run, only what is a function of the shape: the identification and
+        # the fields (not the result or its history, which each reuse replaces).
+        self._shape, self._fields, self._ident = shape, context.fields, context.ident
 
     def _redescribe(self, result: ProbeResult) -> ProbeResult:
-        assert self._context is not None
+        assert self._fields is not None
         elapsed = first_byte_ms(result)
         if elapsed is None and result.response is not None:
             elapsed = result.total_ms
-        ctx = Context(
-            result, None, (), self.expiring_days, self._ident, elapsed, self._context.fields
-        )
+        ctx = Context(result, None, (), self.expiring_days, self._ident, elapsed, self._fields)
         verdict = healthy(ctx)
         hops = result.hops
         if self._ident is not None:

@@ -21,15 +21,16 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import overload
 
 from gatewatch.diagnose.incremental import Diagnoser
 from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.monitor.schedule import Schedule
 from gatewatch.monitor.settings import rules_for
-from gatewatch.monitor.status import engine_failure, for_history
+from gatewatch.monitor.status import Packed, engine_failure, pack_for_history, unpack_history
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ class Runner:
     #: The endpoint's ``debug_requests`` rule: ask the gateway after a failure.
     debug_requests: bool = False
     schedule: Schedule | None = None
-    #: Annotated results, oldest first, slimmed by :func:`for_history`: diagnose's history.
-    recent: deque[ProbeResult] = field(default_factory=lambda: deque(maxlen=RECENT))
+    #: Annotated results, oldest first, packed (:func:`pack_for_history`): diagnose's
+    #: history, unpacked only when a full diagnosis reads it.
+    recent: deque[Packed] = field(default_factory=lambda: deque(maxlen=RECENT))
     diagnoser: Diagnoser = field(default_factory=Diagnoser)
     task: asyncio.Task[None] | None = None
     #: Resolved to wake the runner early (probe now, reschedule, resume).
@@ -247,14 +249,15 @@ class ProbeRunners:
             return  # paused or removed while the probe was in flight
         if annotate:
             result = self._annotate(result, runner)
-        runner.recent.append(for_history(result))
+        runner.recent.append(pack_for_history(result))
         self.emit(Outcome(runner.key, result, lateness_ms))
 
     def _annotate(self, result: ProbeResult, runner: Runner) -> ProbeResult:
         try:
+            history = _History(runner.recent)
             if self.annotate is None:
-                return runner.diagnoser.annotate(result, runner.recent)
-            return self.annotate(result, history=list(runner.recent))
+                return runner.diagnoser.annotate(result, history)
+            return self.annotate(result, history=list(history))
         except Exception:
             log.exception("diagnosis of %s failed; keeping the raw result", runner.endpoint.name)
             return result
@@ -266,6 +269,25 @@ def _debug_requests(endpoint: Endpoint) -> bool:
         return rules_for(endpoint).debug_requests
     except ValueError:
         return False
+
+
+class _History(Sequence[ProbeResult]):
+    """A runner's packed recent results, unpacked only if diagnose reads them."""
+
+    def __init__(self, packed: deque[Packed]) -> None:
+        self._packed = packed
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    @overload
+    def __getitem__(self, index: int) -> ProbeResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ProbeResult]: ...
+    def __getitem__(self, index: int | slice) -> ProbeResult | Sequence[ProbeResult]:
+        if isinstance(index, slice):
+            return [unpack_history(p) for p in list(self._packed)[index]]
+        return unpack_history(self._packed[index])
 
 
 async def _park(runner: Runner, when: float | None) -> bool:
