@@ -46,6 +46,7 @@ from gatewatch import watchlist as wl
 from gatewatch.cli.board import tune_process
 from gatewatch.monitor import Monitor, ProbeCompleted
 from gatewatch.monitor.stats import percentile
+from gatewatch.monitor.workers import default_workers
 from gatewatch.probe import Prober
 from gatewatch.tui.app import GatewatchApp
 
@@ -125,10 +126,12 @@ def new_monitor(
 ) -> Monitor:
     return Monitor(
         watchlist.endpoints,
-        prober=Prober(environ={}),
+        # Workers build their own Prober (no proxies: main() clears them from the env).
+        prober=None if args.workers else Prober(environ={}),
         history=folder / f"{name}.sqlite3",
         resolver_check=None,
         concurrency=args.concurrency,
+        workers=args.workers,
     )
 
 
@@ -139,7 +142,9 @@ def headless_phase(watchlist: wl.Watchlist, folder: Path, args: argparse.Namespa
     got = Collected(args.delay_ms)
     monitor = new_monitor(watchlist, folder, "headless", args)
     monitor.start()
-    time.sleep(args.interval)  # the first slots are spread over one interval: warm-up
+    # Warm-up: every endpoint is probed at once on start, then joins its spread grid
+    # within 1.5 intervals.
+    time.sleep(1.5 * args.interval)
     monitor.subscribe(got)
     time.sleep(args.duration)
     monitor.stop()
@@ -204,7 +209,7 @@ async def ui_phase(
         await frames.full.wait()
         assert frames.first_full is not None
         first_frame = frames.first_full - t0
-        await asyncio.sleep(args.interval)  # warm-up, as headless
+        await asyncio.sleep(1.5 * args.interval)  # warm-up, as headless
         monitor.subscribe(got)
         table = app.board.table
         deadline = time.monotonic() + args.duration
@@ -291,6 +296,13 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=int, default=20)
     parser.add_argument("--key-gap", type=float, default=0.05, help="seconds between keys")
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="probe worker processes, as the board's --workers (default: one per core; "
+        "0: the engine's thread probes, sharing the GIL with the UI)",
+    )
     parser.add_argument("--quick", action="store_true", help="200 endpoints, 5 s interval, 15 s")
     parser.add_argument(
         "--switch-interval",
@@ -300,6 +312,10 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = default_workers()
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        os.environ.pop(name, None)  # loopback targets, and workers inherit the environment
     if args.quick:
         args.endpoints, args.interval, args.duration = 200, 5.0, 15.0
     # Both phases run tuned as the board runs (run_board → tune_process); --switch-interval

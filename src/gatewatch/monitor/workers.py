@@ -38,7 +38,7 @@ from typing import Any
 from gatewatch.model import Endpoint
 from gatewatch.monitor import wire
 from gatewatch.monitor.runners import Outcome
-from gatewatch.monitor.worker import WorkerSettings
+from gatewatch.monitor.worker import LAUNCH, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class WorkerPool:
         ours, theirs = socket.socketpair()
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gatewatch.monitor.worker", str(theirs.fileno())],
+                [sys.executable, "-c", LAUNCH, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 # On a terminal (the board's) a worker's log line would tear the screen;
