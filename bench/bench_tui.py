@@ -300,8 +300,8 @@ def main() -> int:
         "--workers",
         type=int,
         default=None,
-        help="probe worker processes, as the board's --workers (default: one per core; "
-        "0: the engine's thread probes, sharing the GIL with the UI)",
+        help="probe worker processes, as the board's --workers (default: the board's, one "
+        "per core but one; 0: the engine's thread probes, sharing the GIL with the UI)",
     )
     parser.add_argument("--quick", action="store_true", help="200 endpoints, 5 s interval, 15 s")
     parser.add_argument(
@@ -313,7 +313,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
     if args.workers is None:
-        args.workers = default_workers()
+        args.workers = default_workers(board=True)
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         os.environ.pop(name, None)  # loopback targets, and workers inherit the environment
     if args.quick:
