@@ -179,8 +179,9 @@ def _slim_hop(hop: Hop) -> Hop:
 
 #: (name, status, ms, error, kind, first_byte_ms) of one hop.
 PackedHop = tuple[HopName, HopStatus, float | None, str | None, str | None, Any]
-#: (http_version, status_code, reason, body_size, content_length, complete).
-PackedResponse = tuple[str, int | None, str, int, int | None, bool]
+#: (http_version, status_code, reason, body_size, content_length, complete, headers):
+#: the headers as :func:`identity_headers` keeps them, for a healthy answer only.
+PackedResponse = tuple[str, int | None, str, int, int | None, bool, tuple[tuple[str, str], ...]]
 #: (cause, kind, hop, generator, confidence, summary).
 PackedVerdict = tuple[Cause, str | None, HopName | None, str | None, float, str]
 
@@ -224,6 +225,7 @@ def pack_for_history(result: ProbeResult) -> Packed:
             response.body_size,
             response.content_length,
             response.complete,
+            identity_headers(response) if result.ok else (),
         ),
         None
         if verdict is None
@@ -269,7 +271,7 @@ def unpack_history(packed: Packed) -> ProbeResult:
             http_version=response[0],
             status_code=response[1],
             reason=response[2],
-            headers=(),
+            headers=response[6],
             body_size=response[3],
             content_length=response[4],
             complete=response[5],
