@@ -24,7 +24,6 @@ from gatewatch.model import (
     Verdict,
     frozen_mapping,
 )
-from gatewatch.model import HOP_NAMES, Endpoint, Hop, ProbeResult, Response, Verdict, frozen_mapping
 from gatewatch.monitor.acks import Ack
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.state import State, Tracker
