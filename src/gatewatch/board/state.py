@@ -213,9 +213,11 @@ class BoardState:
                 self.alerts_undelivered += message.undelivered
                 changes.alerts.append(visible(f"alert to {message.sink} failed: {message.reason}"))
             elif isinstance(message, WorkerRestarted):  # never silently frozen rows
+                count = len(message.endpoints)
                 changes.alerts.append(
                     f"probe worker {message.worker} {message.reason}; restarted, its "
-                    f"{len(message.endpoints)} endpoints are probed again now"
+                    + (f"{count} endpoints are" if count != 1 else "endpoint is")
+                    + " probed again now"
                 )
         if remote:
             self._sync_remote(changes)

@@ -189,9 +189,10 @@ def _human(record: dict[str, Any]) -> str:
         shown = ", ".join(one_line(n, 40) for n in record["endpoints"][:5])
         more = len(record["endpoints"]) - 5
         shown += f" and {more} more" if more > 0 else ""
+        count = len(record["endpoints"])
         return (
-            f"!  probe worker {record['worker']} {record['reason']}; restarted, "
-            f"its {len(record['endpoints'])} endpoints probed again now: {shown}"
+            f"!  probe worker {record['worker']} {record['reason']}; restarted, its "
+            f"{count} endpoint{'s' if count != 1 else ''} probed again now: {shown}"
         )
     return f"!  alert via {record['sink']} failed: {one_line(record['reason'])}"
 
