@@ -17,13 +17,20 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
-
+_MINT = """
+import sys, trustme
+d = sys.argv[1]
+ca = trustme.CA(organization_name="gatewatch bench CA")
+ca.cert_pem.write_to_path(d + "/ca.pem")
+leaf = ca.issue_cert("127.0.0.1", "localhost")
+leaf.private_key_and_cert_chain_pem.write_to_path(d + "/leaf.pem")
+"""
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 
 
@@ -73,11 +80,10 @@ def _free_ports(count: int) -> list[int]:
 def start_nginx(workers: int = 1) -> Nginx:
     """Start nginx (``workers`` worker processes) and wait until both ports accept."""
     directory = Path(tempfile.mkdtemp(prefix="gatewatch-bench-nginx-"))
-    ca = trustme.CA(organization_name="gatewatch bench CA")
-    leaf = ca.issue_cert("127.0.0.1", "localhost")
     ca_bundle = directory / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_bundle))
-    leaf.private_key_and_cert_chain_pem.write_to_path(str(directory / "leaf.pem"))
+    # Minted in a child process: trustme pulls in cryptography (~10 MB), which the
+    # benchmark's own process must not carry — it stands for `gatewatch watch`'s.
+    subprocess.run([sys.executable, "-c", _MINT, str(directory)], check=True)
     http_port, https_port = _free_ports(2)
     d = directory
     config = f"""\
