@@ -8,6 +8,7 @@ parent, none may survive. Waits are on events and lines; deadlines only bound fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -167,6 +168,31 @@ def test_a_dead_worker_is_restarted_and_its_endpoints_named(nginx200: Gateway, l
         pids = monitor.worker_pids()
         assert victim not in pids and len(pids) == 2
     assert not alive(victim) and wait_gone(set(pids)) == set()
+
+
+def test_a_stuck_worker_is_killed_and_restarted(nginx200: Gateway, lab: Lab) -> None:
+    """A worker that stops answering (SIGSTOP: alive, silent) is not a frozen row forever:
+    after the stall timeout it is killed, restarted, and named in a WorkerRestarted."""
+    eps = endpoints(nginx200, lab, 4, interval=60.0)
+    monitor = Monitor(
+        eps, history=":memory:", resolver_check=None, workers=2, worker_stall_timeout=2.0
+    )
+    inbox = monitor.events()
+    with monitor:
+        for _ in eps:  # every endpoint's first probe: both workers are up and answering
+            wait_for(inbox, lambda m: isinstance(m, ProbeCompleted), timeout=20)
+        victim = monitor.worker_pids()[1]
+        os.kill(victim, signal.SIGSTOP)
+        try:
+            event = wait_for(inbox, lambda m: isinstance(m, WorkerRestarted), timeout=20)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGCONT)
+        assert isinstance(event, WorkerRestarted)
+        assert event.worker == 1 and "stopped answering for 2 s" in event.reason
+        assert set(event.endpoints) == {e.name for e in eps if shard(e.name, 2) == 1}
+        assert victim not in monitor.worker_pids()
+    assert wait_gone({victim}) == set()
 
 
 def start_watch(nginx: Gateway, tmp_path: Path) -> subprocess.Popen[str]:

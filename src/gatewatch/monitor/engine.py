@@ -124,6 +124,7 @@ class Monitor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
         workers: int = 0,
+        worker_stall_timeout: float = 30.0,
     ) -> None:
         self._probe_fn = probe
         #: Makes the engine thread's loop; tests pass one whose clock is virtual.
@@ -144,6 +145,8 @@ class Monitor:
         if workers and (probe is not None or annotate is not None or warm_up is not None):
             raise ValueError("worker processes run the real prober: no probe/annotate/warm_up")
         self.workers = workers
+        #: A worker silent this long (no result, no heartbeat) is killed and restarted.
+        self.worker_stall_timeout = worker_stall_timeout
         self._clock = clock
         self._jitter = jitter
         self._seed = seed
@@ -408,6 +411,7 @@ class Monitor:
             settings,
             emit=self._core.on_outcome,
             on_restart=self._worker_restarted,
+            stall_timeout=self.worker_stall_timeout,
         )
 
     def worker_pids(self) -> list[int]:

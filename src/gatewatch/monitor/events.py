@@ -77,12 +77,13 @@ class Acknowledged:
 
 @dataclass(frozen=True)
 class WorkerRestarted:
-    """A probe worker process stopped unexpectedly and was started again.
+    """A probe worker process died, or stopped answering and was killed, and was started
+    again.
 
     ``endpoints`` are the ones it probed: their probes in flight were lost and they are
-    probed again at once by the new worker. Never silent: without this event a dead
-    worker's rows would simply stop updating. ``reason`` is how it ended (exit status or
-    signal).
+    probed again at once by the new worker. Never silent: without this event a dead or
+    stuck worker's rows would simply stop updating. ``reason`` is how it ended (exit
+    status, signal, or "stopped answering for 30 s and was killed").
     """
 
     worker: int

@@ -62,13 +62,19 @@ def _die_with_parent() -> None:
 BATCH_SECONDS = 0.1
 
 
+#: A worker with nothing to report still sends an empty frame this often, so the engine
+#: can tell a quiet worker from a stuck one (WorkerPool's stall timeout).
+HEARTBEAT_SECONDS = 1.0
+
+
 class _Outbox:
-    """Outcomes finished within BATCH_SECONDS, sent as one frame."""
+    """Outcomes finished within BATCH_SECONDS, sent as one frame; a heartbeat otherwise."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.runners: ProbeRunners | None = None
         self.pending: list[Outcome] = []
+        self.sent_at = 0.0
 
     def emit(self, outcome: Outcome) -> None:
         if not self.pending:
@@ -81,6 +87,14 @@ class _Outbox:
         batch, self.pending = tuple(self.pending), []
         if not self.writer.is_closing():
             self.writer.write(wire.frame((runners.in_flight, runners.skipped, batch)))
+            self.sent_at = asyncio.get_running_loop().time()
+
+    async def heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self.pending and loop.time() - self.sent_at >= HEARTBEAT_SECONDS:
+                self.flush()
 
 
 async def _read(reader: asyncio.StreamReader) -> Any:
@@ -113,6 +127,8 @@ async def serve(sock: socket.socket) -> None:
     )
     outbox.runners = runners
     runners.start()
+    outbox.flush()  # the first heartbeat: started and warmed up
+    beating = asyncio.get_running_loop().create_task(outbox.heartbeat())
     tune_gc()
     try:
         while True:
@@ -124,6 +140,7 @@ async def serve(sock: socket.socket) -> None:
                 return
             _apply(runners, message)
     finally:
+        beating.cancel()
         await runners.stop()
         await prober.aclose()
         writer.close()

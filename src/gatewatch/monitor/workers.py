@@ -12,7 +12,9 @@ State, history and alerts stay in the main process.
   worker, so its grid and diagnose's history carry over.
 - Concurrency: the cap is shared out, ``ceil(cap / workers)`` per worker.
 - A worker that dies (crash, OOM killer, a stray ``kill``) is noticed at once (its socket
-  closes), reported through ``on_restart`` (the engine publishes WorkerRestarted naming its
+  closes); one that stops answering (no frame, not even its once-a-second heartbeat, for
+  ``stall_timeout`` seconds: a stopped or wedged process) is killed first. Either way it is
+  reported through ``on_restart`` (the engine publishes WorkerRestarted naming its
   endpoints), started again and given its endpoints back, which it probes at once. A
   worker that keeps dying is restarted with a growing delay (up to 30 s), not in a loop.
 - Stop: "stop" to every worker, a bounded wait, then SIGKILL for any that linger;
@@ -76,6 +78,11 @@ class _Worker:
     reading: asyncio.Task[None] | None = None
     in_flight: int = 0
     skipped: int = 0
+    #: When it last sent a frame (monotonic); its spawn time until the first one.
+    heard: float = 0.0
+    spoke: bool = False
+    #: Why the watchdog killed it (None: it was not).
+    stalled: str | None = None
 
 
 @dataclass
@@ -95,6 +102,8 @@ class WorkerPool:
         *,
         emit: Callable[[Outcome], None],
         on_restart: RestartFn,
+        stall_timeout: float = 30.0,
+        start_timeout: float = 60.0,
     ) -> None:
         if count < 1:
             raise ValueError(f"a worker pool needs at least one worker, got {count}")
@@ -109,6 +118,11 @@ class WorkerPool:
         self._lost_skipped = 0
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Seconds without a frame before a worker counts as stuck (``start_timeout`` until
+        #: its first frame: imports and the warm-up probe on a loaded machine).
+        self.stall_timeout = stall_timeout
+        self.start_timeout = start_timeout
+        self._watchdog: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ numbers
 
@@ -129,9 +143,12 @@ class WorkerPool:
         self._loop = asyncio.get_running_loop()
         for index in range(self.count):
             self._spawn(index)
+        self._watchdog = self._loop.create_task(self._watch())
 
     async def stop(self, grace: float = 5.0) -> None:
         self._stopping = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         workers = [w for w in self.workers if w is not None]
         for worker in workers:
             self._send(worker, ("stop",))
@@ -207,7 +224,7 @@ class WorkerPool:
             )
         finally:
             theirs.close()
-        worker = _Worker(index, process, time.monotonic())
+        worker = _Worker(index, process, time.monotonic(), heard=time.monotonic())
         self.workers[index] = worker
         self._send(worker, ("settings", self.settings, index))
         for key, assigned in self.assigned.items():
@@ -227,6 +244,7 @@ class WorkerPool:
                 header = await reader.readexactly(wire.HEADER)
                 data = await reader.readexactly(wire.frame_length(header))
                 worker.in_flight, worker.skipped, outcomes = wire.load(data)
+                worker.heard, worker.spoke = time.monotonic(), True
                 for outcome in outcomes:
                     self.emit(outcome)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
@@ -234,6 +252,22 @@ class WorkerPool:
         writer.close()
         if not self._stopping:
             await self._restart(worker)
+
+    async def _watch(self) -> None:
+        """Kill a worker that stopped answering: its socket closes, and it is restarted."""
+        while True:
+            await asyncio.sleep(min(1.0, self.stall_timeout / 4))
+            now = time.monotonic()
+            for worker in self.workers:
+                if worker is None or worker.stalled is not None:
+                    continue
+                limit = self.stall_timeout if worker.spoke else self.start_timeout
+                if now - worker.heard > limit:
+                    what = "stopped answering" if worker.spoke else "never answered"
+                    worker.stalled = f"{what} for {limit:g} s and was killed"
+                    log.warning("probe worker %d %s", worker.index, worker.stalled)
+                    with contextlib.suppress(ProcessLookupError):
+                        worker.process.kill()
 
     async def _restart(self, worker: _Worker) -> None:
         loop = asyncio.get_running_loop()
@@ -246,7 +280,7 @@ class WorkerPool:
             min(_MAX_BACKOFF, max(0.5, 2 * self._backoff[index])) if lived < _SHORT_LIFE else 0.0
         )
         keys = [k for k, a in self.assigned.items() if a.worker == index]
-        self.on_restart(index, keys, _describe(code))
+        self.on_restart(index, keys, worker.stalled or _describe(code))
         if self._backoff[index]:
             await asyncio.sleep(self._backoff[index])
         if not self._stopping and self._loop is not None:
