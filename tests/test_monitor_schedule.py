@@ -455,3 +455,42 @@ def test_on_start_every_endpoint_is_probed_at_once_within_the_cap() -> None:
         clock.advance(600.0)  # … and within 900 s every endpoint had its second
         assert {m.endpoint_name for m in completed(drain(inbox))} == {*names, "late"}
     assert all(len(probe.starts[n]) >= 2 for n in names)
+
+
+def test_insert_puts_one_probe_before_the_next_slot_and_keeps_the_grid() -> None:
+    s = Schedule(10.0, 0.0, jitter=0.0, spread=False)
+    assert s.advance(0.1) == 10.0  # slot 1
+    s.insert(2.1)
+    assert s.due == 2.1
+    s.insert(5.0)  # later than what is already first: no change
+    assert s.due == 2.1
+    assert s.advance(2.2) == 10.0  # back to slot 1, nothing skipped
+    assert (s.slot, s.skipped) == (1, 0)
+    s.insert(30.0)  # after the next slot: nothing to do
+    assert s.due == 10.0
+
+
+def test_a_failure_is_confirmed_in_seconds_not_a_whole_interval() -> None:
+    """Issue 14 §3: a dead endpoint is DOWN seconds after start (down_after = 2), then
+    probed on its grid; a healthy one gets no extra probe."""
+    probe = FakeProbe(failing={"dead"})
+    monitor, clock = virtual(
+        [endpoint("dead", interval=60), endpoint("fine", interval=60)], probe, jitter=0.0
+    )
+    inbox = monitor.events()
+    with running(monitor, clock):
+        clock.advance(2.5)
+        downs = [
+            m.event.at
+            for m in drain(inbox)
+            if isinstance(m, StateChanged) and m.event.to_state == State.DOWN
+        ]
+        assert len(downs) == 1 and monitor.snapshot()["dead"].state == State.DOWN
+        assert len(probe.starts["dead"]) == 2  # the first probe, and its confirmation
+        assert len(probe.starts["fine"]) == 1
+        clock.advance(25.0)  # DOWN now: no more confirming, the grid's next slot is ≥ 30 s
+        assert len(probe.starts["dead"]) == 2
+        clock.advance(62.4)  # 89.9 s: each has had its one grid slot in [30, 90)
+        assert len(probe.starts["dead"]) == 3 and len(probe.starts["fine"]) == 2
+    starts = probe.starts["dead"]
+    assert 1.9 < starts[1] - starts[0] < 2.1

@@ -94,12 +94,6 @@ def board_on_a_closed_port(tmp_path: Path) -> Iterator[Terminal]:
         terminal.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the first probe now comes at once (issue 13), but DOWN needs down_after=2 "
-    "failures and the second probe waits for the spread grid (15-45 s at 30 s): a quick "
-    "confirming probe after a first failure is still to be decided (see issue 13's note)",
-)
 def test_a_closed_port_is_down_within_5_seconds(board_on_a_closed_port: Terminal) -> None:
     terminal = board_on_a_closed_port
     terminal.wait_for("State", DRAW_DEADLINE)  # the board is drawn: the clock starts here

@@ -38,6 +38,9 @@ ProbeFn = Callable[[Endpoint], Awaitable[ProbeResult]]
 AnnotateFn = Callable[..., ProbeResult]
 #: How many recent (slimmed) results diagnose sees as an endpoint's history.
 RECENT = 20
+#: After a failure that has not yet made the endpoint DOWN (fewer than ``down_after`` in
+#: a row), the next probe comes this soon instead of at the next slot of the grid.
+CONFIRM_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,9 @@ class Runner:
     paused: bool = False
     #: The endpoint's ``debug_requests`` rule: ask the gateway after a failure.
     debug_requests: bool = False
+    #: The endpoint's ``down_after`` rule, and its failures in a row as probed here.
+    down_after: int = 2
+    failures: int = 0
     schedule: Schedule | None = None
     #: Annotated results, oldest first, packed (:func:`pack_for_history`): diagnose's
     #: history, unpacked only when a full diagnosis reads it.
@@ -133,7 +139,8 @@ class ProbeRunners:
     def add(self, key: int, endpoint: Endpoint, *, paused: bool = False) -> None:
         if key in self.runners:
             raise ValueError(f"runner {key} exists")
-        runner = Runner(key, endpoint, paused=paused, debug_requests=_debug_requests(endpoint))
+        runner = Runner(key, endpoint, paused=paused)
+        _take_rules(runner, endpoint)
         self.runners[key] = runner
         if self.loop is not None:
             self._launch(runner)
@@ -148,7 +155,7 @@ class ProbeRunners:
         runner = self.runners[key]
         interval_changed = endpoint.interval != runner.endpoint.interval
         runner.endpoint = endpoint
-        runner.debug_requests = _debug_requests(endpoint)
+        _take_rules(runner, endpoint)
         if interval_changed and runner.schedule is not None and self.loop is not None:
             runner.schedule.reanchor(endpoint.interval, self.loop.time())
             runner.generation += 1
@@ -212,6 +219,10 @@ class ProbeRunners:
                 before = schedule.skipped
                 schedule.advance(loop.time())
                 self.skipped += schedule.skipped - before
+            if 0 < runner.failures < runner.down_after:
+                # Not DOWN yet: confirm soon rather than a whole interval later, so a
+                # dead endpoint shows DOWN in seconds (issue 14 §3), then back to the grid.
+                schedule.insert(loop.time() + CONFIRM_SECONDS)
 
     async def _probe_once(self, runner: Runner, scheduled: float) -> None:
         loop = asyncio.get_running_loop()
@@ -250,6 +261,7 @@ class ProbeRunners:
         if annotate:
             result = self._annotate(result, runner)
         runner.recent.append(pack_for_history(result))
+        runner.failures = 0 if result.ok else runner.failures + 1
         self.emit(Outcome(runner.key, result, lateness_ms))
 
     def _annotate(self, result: ProbeResult, runner: Runner) -> ProbeResult:
@@ -263,12 +275,13 @@ class ProbeRunners:
             return result
 
 
-def _debug_requests(endpoint: Endpoint) -> bool:
-    """The endpoint's ``debug_requests`` rule (validated when the engine added it)."""
+def _take_rules(runner: Runner, endpoint: Endpoint) -> None:
+    """The rules a runner acts on (validated when the engine added the endpoint)."""
     try:
-        return rules_for(endpoint).debug_requests
+        rules = rules_for(endpoint)
     except ValueError:
-        return False
+        return
+    runner.debug_requests, runner.down_after = rules.debug_requests, rules.down_after
 
 
 class _History(Sequence[ProbeResult]):

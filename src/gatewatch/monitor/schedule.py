@@ -12,6 +12,10 @@ allows, not within one interval — and the next one lands on the spread grid, b
 an interval and one and a half intervals later. All times are ``loop.time()`` (monotonic)
 seconds.
 
+A failure is confirmed quickly: :meth:`Schedule.insert` puts one extra probe before the
+next slot (the runner asks for it a few seconds after a failure that has not yet made the
+endpoint DOWN), and the grid carries on unchanged after it.
+
 A probe that overruns its slot (a hanging endpoint whose timeout exceeds the interval)
 makes the schedule skip the slots already past, rather than start late: an endpoint's
 probes never overlap, and lateness keeps measuring the engine, not the endpoint.
@@ -45,6 +49,8 @@ class Schedule:
         self.jitter = jitter
         self._rng = rng or random.Random()
         self.skipped = 0
+        #: The grid's due time while an inserted probe comes first (see insert()).
+        self._held: float | None = None
         self.reanchor(interval, now, spread=spread)
         if first_now:
             # Slot 1 at now + U(0.5, 1.5)·interval: the same uniform phase as a spread
@@ -55,6 +61,7 @@ class Schedule:
     def reanchor(self, interval: float, now: float, *, spread: bool = True) -> None:
         """Start a new grid at ``now`` (spread: somewhere within the first interval)."""
         self.interval = interval
+        self._held = None
         self.anchor = now + (self._rng.uniform(0, interval) if spread else 0.0)
         self.slot = 0
         self.due = self.anchor
@@ -63,8 +70,21 @@ class Schedule:
         """Where slot ``slot`` sits on the grid, before jitter."""
         return self.anchor + slot * self.interval
 
+    def insert(self, when: float) -> None:
+        """One extra probe at ``when`` if that is before the next one; the grid stays."""
+        if when < self.due:
+            if self._held is None:
+                self._held = self.due
+            self.due = when
+
     def advance(self, now: float) -> float:
-        """Move to the first slot after the current one whose due time is not past."""
+        """Move to the first slot after the current one whose due time is not past (or
+        back to the slot an inserted probe came before)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            if held >= now:
+                self.due = held
+                return held
         slot = max(self.slot + 1, math.ceil((now - self.anchor) / self.interval))
         while True:
             due = self.base(slot) + self._rng.uniform(-self.jitter, self.jitter) * self.interval
