@@ -264,3 +264,16 @@ def test_a_restart_is_shown_by_watch_and_the_board() -> None:
     assert record["type"] == "worker_restarted" and record["endpoints"] == ["api", "shop\x1b[2J"]
     changes = BoardState(wl.Watchlist.empty(None), FakeEngine([])).apply([event])
     assert changes.alerts and "restarted" in changes.alerts[0]
+
+
+def test_default_workers_one_per_core_the_board_fewer_and_none_for_small_lists() -> None:
+    from gatewatch.monitor.workers import BOARD_IN_PROCESS_RATE, default_workers
+
+    cores = len(os.sched_getaffinity(0))
+    few = [Endpoint(name=f"e{i}", url="http://127.0.0.1:1/", interval=30) for i in range(50)]
+    rate = int(BOARD_IN_PROCESS_RATE) + 1  # one endpoint per second each: just past it
+    many = [Endpoint(name=f"m{i}", url="http://127.0.0.1:1/", interval=1) for i in range(rate)]
+    assert default_workers() == cores  # watch: every core
+    assert default_workers(board=True, endpoints=few) == 0  # 1.7 probes/s: no workers
+    assert default_workers(board=True, endpoints=many) == max(1, cores - 1)
+    assert default_workers(board=True) == max(1, cores - 1)

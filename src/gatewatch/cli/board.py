@@ -41,12 +41,13 @@ def tune_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def run_board(watchlist_path: Path | None, *, workers: int = 0) -> int:
+def run_board(watchlist_path: Path | None, *, workers: int | None = 0) -> int:
     """The board over a watchlist file (default: the user's).
 
     A missing file starts an empty board that saves there; a malformed one is reported
     with file, line and key on stderr and exits 2 without touching the file. ``workers``:
-    probe worker processes (0: the engine's thread probes), so the UI process only renders.
+    probe worker processes (0: the engine's thread probes; None: the board's default for
+    this watchlist, ``default_workers(board=True, endpoints=…)``).
     """
     import sys
 
@@ -65,6 +66,10 @@ def run_board(watchlist_path: Path | None, *, workers: int = 0) -> int:
     except OSError as exc:
         print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if workers is None:
+        from gatewatch.monitor.workers import default_workers
+
+        workers = default_workers(board=True, endpoints=watchlist.endpoints)
     try:
         monitor = Monitor(
             watchlist.endpoints,
@@ -146,10 +151,8 @@ def run_demo() -> int:
 
 
 def cmd_board(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from gatewatch.cli.common import workers_from
-
     path = Path(args.watchlist) if args.watchlist else None
-    return run_board(path, workers=workers_from(args, board=True))
+    return run_board(path, workers=args.workers)  # None: decided with the watchlist in hand
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

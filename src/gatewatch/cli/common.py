@@ -102,8 +102,8 @@ def add_workers_option(parser: argparse.ArgumentParser) -> None:
         type=_worker_count,
         default=None,
         metavar="N",
-        help="probe worker processes (default: one per core, the board one fewer; "
-        "0: probe in this process)",
+        help="probe worker processes (default: one per core; the board one fewer, and "
+        "none under 100 probes/s; 0: probe in this process)",
     )
 
 
@@ -117,8 +117,13 @@ def _worker_count(text: str) -> int:
     return value
 
 
-def workers_from(args: argparse.Namespace, *, board: bool = False) -> int:
-    """``--workers``, or its default: one per core (for the board, one core left to the UI)."""
+def workers_from(
+    args: argparse.Namespace, *, board: bool = False, endpoints: Sequence[Endpoint] = ()
+) -> int:
+    """``--workers``, or its default: one per core; for the board one fewer, and none for
+    a watchlist one engine thread handles (see ``default_workers``)."""
     from gatewatch.monitor.workers import default_workers
 
-    return default_workers(board=board) if args.workers is None else int(args.workers)
+    if args.workers is not None:
+        return int(args.workers)
+    return default_workers(board=board, endpoints=endpoints if board else None)

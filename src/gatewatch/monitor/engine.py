@@ -17,22 +17,26 @@ Life cycle
 Commands (any thread; each returns a ``concurrent.futures.Future[None]`` completed once
 applied; an unknown name raises KeyError and a bad endpoint ValueError at once)
     ``add(endpoint)``, ``remove(name)``, ``update(endpoint)``, ``rename(old, endpoint)``,
-    ``pause(name)``, ``resume(name)``, ``pause_all()``, ``resume_all()``, ``probe_now(name)``.
+    ``pause(name)``, ``resume(name)``, ``pause_all()``, ``resume_all()``, ``probe_now(name)``,
+    ``acknowledge(name, by, reason)``.
 Reading (any thread)
     ``snapshot() -> {name: EndpointStatus}``, ``stats() -> EngineStats``,
-    ``worker_pids()``, and the ``history`` (:class:`~gatewatch.monitor.history.History`).
+    ``alert_tallies()``, ``worker_pids()``, and the ``history``
+    (:class:`~gatewatch.monitor.history.History`).
 Events out (``subscribe(callback)`` on the engine thread, or ``events()``, a queue)
     ``ProbeCompleted`` (every probe, annotated, with the state it left), ``StateChanged``
-    (a transition), ``LocalProblem``, ``HistoryUnavailable``, ``AlertFailed``, and
-    ``WorkerRestarted`` (a probe worker died and was restarted; names its endpoints).
+    (a transition), ``LocalProblem``, ``HistoryUnavailable``, ``HistoryRestored``,
+    ``AlertFailed``, ``Acknowledged``, and ``WorkerRestarted`` (a probe worker died or
+    stopped answering and was restarted; names its endpoints).
 
 Where the probes run: ``workers=0`` (the default for the library and tests) probes on the
 engine thread; ``workers=N`` runs them in N worker processes
-(:mod:`gatewatch.monitor.workers`; ``gatewatch watch`` and the board default to one per
-core), and the engine thread keeps only states, history and alerts. Either way every
-endpoint is probed as soon as the concurrency cap allows when the engine starts (and when
-it is added), then on its own spread grid (:mod:`gatewatch.monitor.schedule`). The events
-are the same in both modes.
+(:mod:`gatewatch.monitor.workers`; ``gatewatch watch`` defaults to one per core, the
+board to one fewer), and the engine thread keeps only states, history and alerts. Either
+way every endpoint is probed as soon as the concurrency cap allows when the engine starts
+(and when it is added), then on its own spread grid (:mod:`gatewatch.monitor.schedule`);
+a failure short of ``down_after`` is confirmed 2 s later. The events are the same in both
+modes.
 """
 
 from __future__ import annotations

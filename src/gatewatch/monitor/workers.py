@@ -56,16 +56,29 @@ def shard(name: str, workers: int) -> int:
     return zlib.crc32(name.encode("utf-8")) % workers
 
 
-def default_workers(*, board: bool = False) -> int:
-    """One worker per core this process may run on; for the board, one core is left to
-    the UI (at least one worker). Measured with bench/bench_tui.py on 2 cores, 1,000
-    endpoints at 200 probes/s: key-to-screen p95 30–52 ms with one worker, 68–78 ms
+#: Below this many probes per second the board probes in its own process: one engine
+#: thread handles it with room to spare (1,000 endpoints every 5 s, 200/s, took 45 % of one
+#: core in bench_monitor.py) and a board opens faster without workers to start.
+BOARD_IN_PROCESS_RATE = 100.0
+
+
+def default_workers(*, board: bool = False, endpoints: Sequence[Endpoint] | None = None) -> int:
+    """One worker per core this process may run on. For the board, one core is left to
+    the UI (at least one worker), and none at all when ``endpoints`` ask for fewer than
+    BOARD_IN_PROCESS_RATE probes per second. Measured with bench/bench_tui.py on 2 cores,
+    1,000 endpoints at 200 probes/s: key-to-screen p95 30–52 ms with one worker, 68–78 ms
     with two (the workers took the UI's core), 46 ms probing in the UI's process."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, cores - 1 if board else cores)
+    if not board:
+        return max(1, cores)
+    if endpoints is not None:
+        rate = sum(1 / e.interval for e in endpoints if e.interval > 0)
+        if rate < BOARD_IN_PROCESS_RATE:
+            return 0
+    return max(1, cores - 1)
 
 
 @dataclass(eq=False)
