@@ -137,6 +137,13 @@ class LabServices:
         for _ in range(_ACCEPT_ITERATIONS):
             await asyncio.sleep(0)
         await self.tracker.close()
+        # The lab's loop is its own: whatever task is left (a connection still on its way to
+        # a handler, a relay) is ours to end before the loop stops, or its socket stays open.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others, timeout=1.0)
         for protocol in self._udp:
             protocol.close()
         for sock in self._raw:
