@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import queue
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 from gatewatch.model import Endpoint, format_time, verdict_to_json
@@ -33,6 +31,7 @@ from gatewatch.monitor.events import (
     WorkerRestarted,
 )
 from gatewatch.monitor.gctune import tune_gc
+from gatewatch.stopsignals import stop_on_signals
 from gatewatch.text import dumps, one_line
 from gatewatch.watchlist.sources import Source
 
@@ -65,7 +64,7 @@ def run_watch(
     monitor = monitor_factory(list(watchlist_endpoints), **options)
     inbox = monitor.events()
     remote = _RemoteLines(sources, json_lines, out)
-    restore = _install_signal_handlers(stop)
+    restore = stop_on_signals(stop)
     try:
         monitor.start()
         remote.start()
@@ -231,23 +230,6 @@ class _RemoteLines:
             line = dumps(record) if self._json else human_line(record)
             self._out.write(line + "\n")
             self._out.flush()
-
-
-def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
-    """SIGINT/SIGTERM set ``stop`` (main thread only); returns a function that restores."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from pathlib import Path
-from types import FrameType
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -27,6 +25,7 @@ import h11
 from gatewatch.exporter.service import Answer, Exporter, Probing
 from gatewatch.model import Endpoint
 from gatewatch.monitor.status import EndpointStatus
+from gatewatch.stopsignals import stop_on_signals
 
 DEFAULT_LISTEN = "127.0.0.1:9115"
 #: A request head larger than this is refused (a scrape's is a few hundred bytes).
@@ -198,7 +197,7 @@ def serve(
 
         monitor = Monitor(list(endpoints), history=history)
         monitor.start()
-    restore = _on_signals(stop)
+    restore = stop_on_signals(stop)
     try:
         asyncio.run(
             _serve(
@@ -219,19 +218,3 @@ def serve(
         if monitor is not None:
             monitor.stop()
     return 0
-
-
-def _on_signals(stop: threading.Event) -> Callable[[], None]:
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore
