@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -160,6 +161,10 @@ def test_sources_in_the_watchlist_are_validated_with_file_line_and_key() -> None
 # --------------------------------------------------------------------------- failing sources
 
 
+#: The fake source's clock: a day behind ours, as a skewed server's may be.
+SERVER_NOW = round(time.time() - 86_400, 3)
+
+
 class _Hostile(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.startswith("/token"):
@@ -169,6 +174,10 @@ class _Hostile(BaseHTTPRequestHandler):
                 return
             if "targets" in self.path:
                 self._answer(200, b'{"status":"success","data":{"activeTargets":[]}}')
+                return
+            if "time%28%29" in self.path:  # the source's own clock, asked first
+                scalar = b'{"status":"success","data":{"resultType":"scalar","result":[%.3f,"x"]}}'
+                self._answer(200, scalar % SERVER_NOW)
                 return
             self._answer(200, b'{"status":"success","data":{"resultType":"vector","result":[]}}')
         elif self.path.startswith("/garbage"):
@@ -218,7 +227,8 @@ async def test_a_failing_source_is_a_source_problem_never_an_exception(
     token = (("Authorization", "env:PROM_TOKEN"),)
     answered = await _read(f"{hostile}/token", env={"PROM_TOKEN": "Bearer s3cret-token"},
                            headers=token)
-    assert answered == Snapshot()
+    # Evaluated at the source's own "now", which may be far from ours (clock skew).
+    assert answered == Snapshot(at=SERVER_NOW)
     missing_env = await _read(f"{hostile}/token", headers=token)
     assert isinstance(missing_env, SourceProblem) and missing_env.kind == "config"
 

@@ -75,12 +75,16 @@ async def read_source(
 ) -> Snapshot | SourceProblem:
     """Run the queries against ``source``; a Snapshot, or the first problem met.
 
-    ``at`` (unix seconds) evaluates every query at that one instant, so a scrape landing
-    between two queries cannot give ``probe_success`` without its verdict.
+    Every query is evaluated at one instant, so a scrape landing between two queries cannot
+    give ``probe_success`` without its verdict: ``at`` (unix seconds), or by default the
+    source's own "now" (``time()``, asked first): our clock and the server's may disagree,
+    and the server's is the one its samples carry.
     """
     try:
         headers = _headers(source, environ)
         async with asyncio.timeout(source.timeout):
+            if at is None:
+                at = await _server_time(source, client, headers)
             results = await asyncio.gather(
                 *(_query(source, client, headers, q, at) for q in QUERIES.values())
             )
@@ -104,6 +108,7 @@ async def read_source(
         hop_seconds=by_name["hop_seconds"],
         phases=by_name["phases"],
         target_errors=errors,
+        at=at,
     )
 
 
@@ -123,6 +128,19 @@ async def _query(
         params["time"] = f"{at:.3f}"
     payload = await _get(source, client, headers, "/api/v1/query", params)
     return _vector(payload, redact_url(source.url))
+
+
+async def _server_time(source: Source, client: httpx.AsyncClient, headers: dict[str, str]) -> float:
+    """The source's own clock: ``time()`` evaluated by the server now."""
+    payload = await _get(source, client, headers, "/api/v1/query", {"query": "time()"})
+    data = payload.get("data")
+    result = data.get("result") if isinstance(data, dict) else None
+    if isinstance(data, dict) and data.get("resultType") == "scalar" and isinstance(result, list):
+        try:
+            return float(result[0])
+        except (IndexError, TypeError, ValueError):
+            pass
+    raise _Problem("bad_json", f"{redact_url(source.url)}: time() did not answer a scalar")
 
 
 async def _target_errors(

@@ -59,6 +59,10 @@ class Snapshot:
     phases: tuple[Series, ...] = ()
     #: (job, instance, last scrape error) of targets that are not up (/api/v1/targets).
     target_errors: tuple[tuple[str, str, str], ...] = ()
+    #: The instant every query was evaluated at, on the source's own clock (unix seconds):
+    #: freshness is judged against it, so a skewed local clock cannot make every series
+    #: stale (None: not known, e.g. a snapshot built by hand).
+    at: float | None = None
 
 
 @dataclass(frozen=True)

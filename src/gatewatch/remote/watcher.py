@@ -114,9 +114,7 @@ class RemoteWatcher:
     async def _follow(self, source: Source, client: httpx.AsyncClient) -> None:
         while True:
             try:
-                reading = await read_source(
-                    source, client, environ=self._environ, at=self._clock()
-                )
+                reading = await read_source(source, client, environ=self._environ)
                 self._absorb(source, reading)
             except Exception as exc:  # a bug must show as a problem, not end the reads
                 problem = SourceProblem("internal", f"reading failed: {type(exc).__name__}")
@@ -138,7 +136,8 @@ class RemoteWatcher:
                     reading,
                     source=source.name,
                     vantage_label=source.vantage_label,
-                    now=now,
+                    # Fresh or stale by the source's clock, which its samples carry.
+                    now=reading.at if reading.at is not None else now,
                     stale_after=self._stale_after,
                 )
                 events += [RemoteRowChanged(c, now) for c in changes(self._rows, new)]
