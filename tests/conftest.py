@@ -11,6 +11,7 @@ from gatewatch.lab import Lab
 from gatewatch.model import ProbeResult
 from gatewatch.probe import Prober
 from gatewatch.probe.tls import ContextCache
+from gateways_support import PROXY_VARS, RefusedPort, reserve_refused_port
 
 _CONTEXTS = ContextCache()  # SSL contexts cost ~25 ms each: build them once per session
 
@@ -63,3 +64,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"verdict invariants: {checked} results checked, "
             f"{_CONSISTENCY['contradictions']} contradicted themselves"
         )
+
+
+@pytest.fixture
+def no_forward_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine's HTTP(S)_PROXY must not send loopback probes elsewhere (real gateways)."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(scope="module")
+def dead_port() -> Iterator[RefusedPort]:
+    """A loopback port that refuses connections: the dead upstream behind a gateway."""
+    reserved = reserve_refused_port()
+    yield reserved
+    reserved.close()

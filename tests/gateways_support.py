@@ -119,6 +119,10 @@ class RefusedPort:
         self.sock.close()
 
 
+#: Environment variables that would send a loopback probe through a forward proxy.
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 def reserve_refused_port(host: str = "127.0.0.1") -> RefusedPort:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind((host, 0))

@@ -40,13 +40,13 @@ import gateways_support
 from gatewatch.cli import main
 from gatewatch.lab import Lab
 from gateways_support import (
+    PROXY_VARS,
     Gateway,
     Ports,
     RefusedPort,
     haproxy_config,
     nginx_config,
     require_binary,
-    reserve_refused_port,
     start_haproxy,
     start_nginx,
 )
@@ -55,7 +55,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PROBE_TIMEOUT = "5"
 #: What the configs set for proxy_read_timeout / timeout server / timeout connect.
 GATEWAY_TIMEOUT_MS = 1000.0
-_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+pytestmark = pytest.mark.usefixtures("no_forward_proxy")
 _tags = itertools.count(1)
 
 
@@ -128,19 +128,6 @@ backend be_refused_noretry
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(autouse=True)
-def _no_forward_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A machine's HTTP(S)_PROXY must not send loopback probes elsewhere."""
-    for name in _PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-@pytest.fixture(scope="module")
-def dead_port() -> Iterator[RefusedPort]:
-    reserved = reserve_refused_port()
-    yield reserved
-    reserved.close()
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +266,7 @@ def probe(url: str, *extra: str) -> Report:
 def probe_subprocess(url: str, *extra: str) -> Report:
     """The same, through a real ``python -m gatewatch`` process (the entry point scripts use)."""
     target, tag = tagged(url)
-    env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARS}
+    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     argv = ["probe", target, *extra, "--timeout", PROBE_TIMEOUT, "--json"]
     done = subprocess.run(

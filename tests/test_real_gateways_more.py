@@ -19,15 +19,8 @@ from gatewatch.lab import Lab
 from gateway_scenarios import NEEDED, SCENARIOS, Gateways, Scenario, gateways
 from test_real_gateways import candidates_in_evidence, probe
 
-_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+pytestmark = pytest.mark.usefixtures("no_forward_proxy")
 
-
-@pytest.fixture(autouse=True)
-def _no_forward_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A machine's HTTP(S)_PROXY must not send loopback probes elsewhere."""
-    for name in _PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -36,12 +36,11 @@ from gateways_support import (
     haproxy_config,
     nginx_config,
     require_binary,
-    reserve_refused_port,
     start_haproxy,
     start_nginx,
 )
 
-_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+pytestmark = pytest.mark.usefixtures("no_forward_proxy")
 _tags = itertools.count(1)
 #: Beyond this, a timing difference from curl is not noise of a busy machine but a bug.
 TIMING_BOUND_MS = 250.0
@@ -79,21 +78,9 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     return files
 
 
-@pytest.fixture(autouse=True)
-def _no_forward_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
-@pytest.fixture(scope="module")
-def dead() -> Iterator[RefusedPort]:
-    reserved = reserve_refused_port()
-    yield reserved
-    reserved.close()
-
-
-def nginx_block(ports: Ports, certs: Certs, dead: RefusedPort) -> str:
+def nginx_block(ports: Ports, certs: Certs, dead_port: RefusedPort) -> str:
     tls = f"ssl_certificate {certs.cert}; ssl_certificate_key {certs.key};"
     return f"""
     log_format h2 '$request_uri proto=$server_protocol status=$status';
@@ -101,7 +88,7 @@ def nginx_block(ports: Ports, certs: Certs, dead: RefusedPort) -> str:
     proxy_read_timeout 1s;
     # HTTP/2 requests take another upstream (a dead one): the h2-only incident.
     map $server_protocol $by_version {{
-        "HTTP/2.0" 127.0.0.1:{dead.port};
+        "HTTP/2.0" 127.0.0.1:{dead_port.port};
         default    127.0.0.1:{ports["origin"]};
     }}
     server {{
@@ -120,7 +107,7 @@ def nginx_block(ports: Ports, certs: Certs, dead: RefusedPort) -> str:
         access_log {{dir}}/h2.log h2;
         large_client_header_buffers 4 {HEADER_BUFFER};
         location / {{ return 200 "ok\\n"; }}
-        location /dead {{ proxy_pass http://127.0.0.1:{dead.port}; }}
+        location /dead {{ proxy_pass http://127.0.0.1:{dead_port.port}; }}
         location /by-version {{ proxy_pass http://$by_version; }}
     }}
     server {{
@@ -148,12 +135,12 @@ def nginx_block(ports: Ports, certs: Certs, dead: RefusedPort) -> str:
 
 @pytest.fixture(scope="module")
 def nginx(
-    certs: Certs, dead: RefusedPort, tmp_path_factory: pytest.TempPathFactory
+    certs: Certs, dead_port: RefusedPort, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
     directory = tmp_path_factory.mktemp("nginx-h2")
 
     def render(ports: Ports) -> str:
-        block = nginx_block(ports, certs, dead).replace("{dir}", str(directory))
+        block = nginx_block(ports, certs, dead_port).replace("{dir}", str(directory))
         return nginx_config(ports, directory, block)
 
     gateway = start_nginx(
@@ -169,7 +156,7 @@ def nginx(
 
 @pytest.fixture(scope="module")
 def haproxy(
-    nginx: Gateway, certs: Certs, dead: RefusedPort, tmp_path_factory: pytest.TempPathFactory
+    nginx: Gateway, certs: Certs, dead_port: RefusedPort, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
     directory = tmp_path_factory.mktemp("haproxy-h2")
     origin = nginx.ports["origin"]
@@ -189,7 +176,7 @@ backend origin
     server app 127.0.0.1:{origin}
 
 backend dead
-    server app 127.0.0.1:{dead.port}
+    server app 127.0.0.1:{dead_port.port}
 """
         return haproxy_config(body)
 
