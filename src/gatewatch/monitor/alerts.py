@@ -29,7 +29,7 @@ from gatewatch.excerpt import show
 from gatewatch.model import format_time, verdict_to_json
 from gatewatch.monitor.durations import parse_duration
 from gatewatch.monitor.events import LocalProblem
-from gatewatch.monitor.settings import SettingError
+from gatewatch.monitor.settings import SettingError, problems_by_key
 from gatewatch.monitor.state import ALERT_STATES, State, TransitionEvent
 from gatewatch.text import visible
 
@@ -276,14 +276,7 @@ ALERT_KEYS = (
 
 def alert_problems(table: Mapping[str, Any]) -> list[SettingError]:
     """Every bad key of an ``[alerts]`` table, by the checks of :meth:`AlertConfig.from_mapping`."""
-    problems = []
-    for key in ALERT_KEYS:
-        if key in table:
-            try:
-                AlertConfig.from_mapping({key: table[key]})
-            except SettingError as exc:
-                problems.append(exc)
-    return problems
+    return problems_by_key(table, ALERT_KEYS, AlertConfig.from_mapping)
 
 
 def _check_command(command: object) -> None:

@@ -8,7 +8,7 @@ endpoint is added, and gives the hot path plain typed fields instead of a dict o
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,11 +53,19 @@ class SettingError(ValueError):
 def setting_problems(extra: Mapping[str, Any]) -> list[SettingError]:
     """Every bad monitor setting in ``extra`` (by the checks of :meth:`MonitorRules.from_extra`);
     empty when all are good. Keys the monitor does not read are not looked at."""
+    return problems_by_key(extra, MONITOR_KEYS, MonitorRules.from_extra)
+
+
+def problems_by_key(
+    table: Mapping[str, Any], keys: Iterable[str], parse: Callable[[Mapping[str, Any]], object]
+) -> list[SettingError]:
+    """Every key of ``keys`` in ``table`` that ``parse`` refuses on its own: each error, not
+    just the first (a watchlist's author fixes them all in one go)."""
     problems = []
-    for key in MONITOR_KEYS:
-        if key in extra:
+    for key in keys:
+        if key in table:
             try:
-                MonitorRules.from_extra({key: extra[key]})
+                parse({key: table[key]})
             except SettingError as exc:
                 problems.append(exc)
     return problems
