@@ -345,8 +345,9 @@ def test_a_bad_setup_becomes_a_config_error_result() -> None:
 
 def test_history_kept_in_memory_is_slim_but_the_latest_result_is_whole() -> None:
     from gatewatch.model import Hop, Response
+    from gatewatch.monitor.recent import pack_for_history, unpack_history
     from gatewatch.monitor.settings import MonitorRules
-    from gatewatch.monitor.status import Slot, for_history, pack_for_history, unpack_history
+    from gatewatch.monitor.status import Slot, for_history
     from test_monitor_support import fail_result, ok_result, warn_result
 
     body = b"x" * 65536
@@ -494,3 +495,35 @@ def test_a_failure_is_confirmed_in_seconds_not_a_whole_interval() -> None:
         assert len(probe.starts["dead"]) == 3 and len(probe.starts["fine"]) == 2
     starts = probe.starts["dead"]
     assert 1.9 < starts[1] - starts[0] < 2.1
+
+
+def test_recent_results_of_an_unchanged_answer_share_one_shape() -> None:
+    """A runner keeps 20 results per endpoint; those of the same answer share all but their
+    timings (the memory of a worker at 1,000 endpoints, bench_monitor.py)."""
+    import dataclasses
+    import math
+
+    from gatewatch.model import frozen_mapping
+    from gatewatch.monitor.recent import pack_for_history, unpack_history
+    from gatewatch.monitor.status import for_history
+    from test_monitor_support import fail_result, ok_result
+
+    first = pack_for_history(ok_result(total_ms=10.0))
+    hops = ok_result().hops
+    upstream = dataclasses.replace(hops[-1], ms=7.25, detail=frozen_mapping({"first_byte_ms": 7.0}))
+    slower = ok_result(total_ms=12.5).replace(hops=(*hops[:-1], upstream))
+    second = pack_for_history(ok_result(total_ms=11.0), first)
+    third = pack_for_history(slower, second)
+    failed = pack_for_history(fail_result(), third)
+    assert second.shape is first.shape  # same answer: one shape
+    assert third.shape is not second.shape  # a first byte now: another shape
+    assert failed.shape != third.shape
+    assert unpack_history(third) == for_history(slower)  # the timings are its own
+    assert unpack_history(second).total_ms == 11.0
+    assert unpack_history(third).hop("upstream").detail["first_byte_ms"] == 7.0
+    # A NaN total (an engine failure) and a None hop time come back as they were.
+    nan_total = ok_result().replace(
+        total_ms=math.nan, hops=(dataclasses.replace(hops[0], ms=None), *hops[1:])
+    )
+    back = unpack_history(pack_for_history(nan_total, first))
+    assert math.isnan(back.total_ms) and back.hops[0].ms is None and back.hops[1].ms == 1.0

@@ -28,9 +28,10 @@ from typing import overload
 
 from gatewatch.diagnose.incremental import Diagnoser
 from gatewatch.model import Endpoint, ProbeResult
+from gatewatch.monitor.recent import Packed, pack_for_history, unpack_history
 from gatewatch.monitor.schedule import Schedule
 from gatewatch.monitor.settings import rules_for
-from gatewatch.monitor.status import Packed, engine_failure, pack_for_history, unpack_history
+from gatewatch.monitor.status import engine_failure
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,8 @@ class ProbeRunners:
             return  # paused or removed while the probe was in flight
         if annotate:
             result = self._annotate(result, runner)
-        runner.recent.append(pack_for_history(result))
+        recent = runner.recent
+        recent.append(pack_for_history(result, recent[-1] if recent else None))
         runner.failures = 0 if result.ok else runner.failures + 1
         self.emit(Outcome(runner.key, result, lateness_ms))
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from gatewatch.model import (
     HOP_NAMES,
-    Cause,
     Endpoint,
     Hop,
-    HopName,
-    HopStatus,
     ProbeResult,
     Response,
     Verdict,
@@ -145,7 +143,7 @@ def for_history(result: ProbeResult) -> ProbeResult:
     )
 
 
-_NO_DETAIL = frozen_mapping()
+NO_DETAIL = frozen_mapping()
 
 #: Header values a healthy answer keeps in history: who made it (the rest keep names only).
 _IDENTITY_VALUES = frozenset({"server", "via"})
@@ -164,6 +162,11 @@ def identity_headers(response: Response) -> tuple[tuple[str, str], ...]:
     )
 
 
+def first_byte_detail(first_byte_ms: Any) -> Mapping[str, Any]:
+    """The one detail a kept hop has: its time to the first byte."""
+    return frozen_mapping({"first_byte_ms": first_byte_ms})
+
+
 def _slim_hop(hop: Hop) -> Hop:
     first_byte = hop.detail.get("first_byte_ms") if hop.detail else None
     return Hop(
@@ -172,111 +175,7 @@ def _slim_hop(hop: Hop) -> Hop:
         ms=hop.ms,
         error=hop.error,
         kind=hop.kind,
-        detail=_NO_DETAIL if first_byte is None else frozen_mapping({"first_byte_ms": first_byte}),
-    )
-
-
-#: (name, status, ms, error, kind, first_byte_ms) of one hop.
-PackedHop = tuple[HopName, HopStatus, float | None, str | None, str | None, Any]
-#: (http_version, status_code, reason, body_size, content_length, complete, headers):
-#: the headers as :func:`identity_headers` keeps them, for a healthy answer only.
-PackedResponse = tuple[str, int | None, str, int, int | None, bool, tuple[tuple[str, str], ...]]
-#: (cause, kind, hop, generator, confidence, summary).
-PackedVerdict = tuple[Cause, str | None, HopName | None, str | None, float, str]
-
-
-class Packed(NamedTuple):
-    """One past result as a runner keeps it: tuples of plain values (see pack_for_history)."""
-
-    name: str
-    url: str
-    started_at: datetime
-    total_ms: float
-    address: str | None
-    response: PackedResponse | None
-    verdict: PackedVerdict | None
-    hops: tuple[PackedHop, ...]
-
-
-def pack_for_history(result: ProbeResult) -> Packed:
-    """:func:`for_history` as tuples: what a runner keeps of each recent result.
-
-    Why: twenty results per endpoint are kept as diagnose's history, but with the
-    incremental Diagnoser they are read only on a full diagnosis (a change of answer, or
-    every 30th probe). A slimmed ProbeResult is nine objects with their dicts; this is a
-    few tuples — a few hundred bytes instead of a few KB per result, which was most of a
-    worker's memory per endpoint. :func:`unpack_history` rebuilds exactly
-    ``for_history(result)``.
-    """
-    response, verdict = result.response, result.verdict
-    return Packed(
-        result.name,
-        result.url,
-        result.started_at,
-        result.total_ms,
-        result.address,
-        None
-        if response is None
-        else (
-            response.http_version,
-            response.status_code,
-            response.reason,
-            response.body_size,
-            response.content_length,
-            response.complete,
-            identity_headers(response) if result.ok else (),
-        ),
-        None
-        if verdict is None
-        else (
-            verdict.cause,
-            verdict.kind,
-            verdict.hop,
-            verdict.generator,
-            verdict.confidence,
-            verdict.summary,
-        ),
-        tuple(
-            (h.name, h.status, h.ms, h.error, h.kind, h.detail.get("first_byte_ms"))
-            for h in result.hops
-        ),
-    )
-
-
-def unpack_history(packed: Packed) -> ProbeResult:
-    """The ProbeResult :func:`for_history` would have kept (see :func:`pack_for_history`)."""
-    response, verdict = packed.response, packed.verdict
-    return ProbeResult(
-        name=packed.name,
-        url=packed.url,
-        started_at=packed.started_at,
-        hops=tuple(
-            Hop(
-                name=name,
-                status=status,
-                ms=ms,
-                error=error,
-                kind=kind,
-                detail=_NO_DETAIL
-                if first_byte is None
-                else frozen_mapping({"first_byte_ms": first_byte}),
-            )
-            for name, status, ms, error, kind, first_byte in packed.hops
-        ),
-        total_ms=packed.total_ms,
-        response=None
-        if response is None
-        else Response(
-            http_version=response[0],
-            status_code=response[1],
-            reason=response[2],
-            headers=response[6],
-            body_size=response[3],
-            content_length=response[4],
-            complete=response[5],
-        ),
-        address=packed.address,
-        verdict=None if verdict is None else Verdict(*verdict),
+        detail=NO_DETAIL if first_byte is None else first_byte_detail(first_byte),
     )
 
 
