@@ -75,6 +75,28 @@ def test_jitter_is_bounded_and_never_accumulates(jitter: float) -> None:
         assert max(offsets) > 0.8 * jitter * 5.0  # the whole range is used
 
 
+@pytest.mark.parametrize(("interval", "jitter"), [(5.0, 0.1), (0.5, 0.05), (1.0, 0.0)])
+def test_jittered_due_times_sit_on_the_quantum_inside_their_window(
+    interval: float, jitter: float
+) -> None:
+    """Probes due within one quantum start together (fewer wake-ups); never outside the
+    jitter window, and no quantum at all when the window is narrower than two quanta."""
+    quantum = 0.02
+    s = Schedule(interval, 0.0, jitter=jitter, rng=random.Random(3), spread=False, quantum=quantum)
+    plain = Schedule(interval, 0.0, jitter=jitter, rng=random.Random(3), spread=False)
+    on_quantum = 0
+    for _ in range(2_000):
+        due = s.advance(s.due)
+        assert abs(due - s.base(s.slot)) <= jitter * interval + 1e-9
+        assert abs(due - plain.advance(plain.due)) <= quantum + 1e-9
+        on_quantum += abs(due / quantum - round(due / quantum)) < 1e-6
+    assert s.slot == 2_000 and s.skipped == 0
+    if jitter * interval >= 2 * quantum:
+        assert on_quantum == 2_000
+    else:  # 25 ms or no window: left exactly where the grid (and jitter) put it
+        assert on_quantum < 2_000 or jitter == 0.0
+
+
 def test_overrun_skips_past_slots_and_counts_them() -> None:
     s = Schedule(1.0, 0.0, jitter=0.0, spread=False)
     assert s.due == 0.0

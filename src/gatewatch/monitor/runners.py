@@ -39,6 +39,9 @@ ProbeFn = Callable[[Endpoint], Awaitable[ProbeResult]]
 AnnotateFn = Callable[..., ProbeResult]
 #: How many recent (slimmed) results diagnose sees as an endpoint's history.
 RECENT = 20
+#: Jittered due times sit on this clock, so probes due close together start in one turn
+#: of the loop (see gatewatch.monitor.schedule).
+QUANTUM_SECONDS = 0.02
 #: After a failure that has not yet made the endpoint DOWN (fewer than ``down_after`` in
 #: a row), the next probe comes this soon instead of at the next slot of the grid.
 CONFIRM_SECONDS = 2.0
@@ -191,6 +194,7 @@ class ProbeRunners:
                 jitter=self.jitter,
                 rng=self.rng,
                 first_now=True,
+                quantum=QUANTUM_SECONDS,
             )
         runner.task = self.loop.create_task(self._run(runner), name=f"probe:{runner.key}")
 

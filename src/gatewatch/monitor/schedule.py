@@ -16,6 +16,14 @@ A failure is confirmed quickly: :meth:`Schedule.insert` puts one extra probe bef
 next slot (the runner asks for it a few seconds after a failure that has not yet made the
 endpoint DOWN), and the grid carries on unchanged after it.
 
+Jittered due times are put on a coarse clock (``quantum``, 20 ms in the engine): probes
+due within the same 20 ms start in the same turn of the loop, and their connects and
+handshakes share its wake-ups. At 1,000 endpoints every 5 s a worker then starts about
+four probes per wake-up instead of one, which measured 10–15 % less CPU per probe
+(1.33 → 1.20 ms, bench notes in bench/README.md §6). It moves a probe by at most 10 ms
+inside its jitter window, never out of it, and only when that window is wider than
+two quanta; without jitter the grid stays exact.
+
 A probe that overruns its slot (a hanging endpoint whose timeout exceeds the interval)
 makes the schedule skip the slots already past, rather than start late: an endpoint's
 probes never overlap, and lateness keeps measuring the engine, not the endpoint.
@@ -41,12 +49,14 @@ class Schedule:
         rng: random.Random | None = None,
         spread: bool = True,
         first_now: bool = False,
+        quantum: float = 0.0,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
         if not 0 <= jitter < 0.5:
             raise ValueError(f"jitter must be in [0, 0.5), got {jitter!r}")
         self.jitter = jitter
+        self.quantum = quantum
         self._rng = rng or random.Random()
         self.skipped = 0
         #: The grid's due time while an inserted probe comes first (see insert()).
@@ -86,11 +96,25 @@ class Schedule:
                 self.due = held
                 return held
         slot = max(self.slot + 1, math.ceil((now - self.anchor) / self.interval))
+        bound = self.jitter * self.interval
         while True:
-            due = self.base(slot) + self._rng.uniform(-self.jitter, self.jitter) * self.interval
+            base = self.base(slot)
+            due = self._on_quantum(base + self._rng.uniform(-bound, bound), base, bound)
             if due >= now:
                 break
             slot += 1
         self.skipped += slot - self.slot - 1
         self.slot, self.due = slot, due
         return due
+
+    def _on_quantum(self, due: float, base: float, bound: float) -> float:
+        """``due`` moved to the nearest multiple of the quantum inside the jitter window."""
+        quantum = self.quantum
+        if quantum <= 0 or bound < 2 * quantum:
+            return due
+        moved = round(due / quantum) * quantum
+        if moved < base - bound:
+            moved += quantum
+        elif moved > base + bound:
+            moved -= quantum
+        return moved
