@@ -144,17 +144,21 @@ def make_verdict(
     cause = cause or KIND_CAUSE.get(kind or "", "unknown")
     if hop is None:
         hop = _CAUSE_HOP.get(cause)
-    steps = next_steps(
-        cause,
-        kind,
-        tiers=tiers,
-        candidates=candidates,
-        fields=ctx.fields,
-        has_origin=ctx.origin is not None,
-    )
-    response = ctx.result.response
-    if cause != "healthy" and response is not None and cached_line(response):
-        steps = (CACHED_STEP, *steps)
+    steps: tuple[str, ...] = ()
+    if cause != "healthy":  # a healthy verdict has no next steps
+        steps = tuple(
+            next_steps(
+                cause,
+                kind,
+                tiers=tiers,
+                candidates=candidates,
+                fields=ctx.fields,
+                has_origin=ctx.origin is not None,
+            )
+        )
+        response = ctx.result.response
+        if response is not None and cached_line(response):
+            steps = (CACHED_STEP, *steps)
     lines = tuple(dict.fromkeys(clip(line, LINE_LIMIT) for line in evidence if line))
     return Verdict(
         cause=cause,
@@ -164,7 +168,7 @@ def make_verdict(
         confidence=round(max(0.0, min(1.0, confidence)), 2),
         summary=clip(summary, 200),
         evidence=lines,
-        next_steps=steps if cause != "healthy" else (),
+        next_steps=steps,
     )
 
 
