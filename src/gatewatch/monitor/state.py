@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -179,8 +179,9 @@ def observe(
         http_version=result.http_version,
     )
     after = _update_flapping(after, rules, now)
-    reason = _reason(before, after, assessment, rules)
-    return _settle(step, before, after, now, reason, name=name)
+    return _settle(
+        step, before, after, now, lambda: _reason(before, after, assessment, rules), name=name
+    )
 
 
 def tick(tracker: Tracker, rules: MonitorRules, now: datetime, *, name: str = "") -> Step:
@@ -194,12 +195,14 @@ def tick(tracker: Tracker, rules: MonitorRules, now: datetime, *, name: str = ""
     )
     if after.changes or after.flapping:
         after = _update_flapping(after, rules, now)
-    if window is not None and tracker.maintenance is None:
-        reason = f"maintenance window {window.text!r} opened"
-    elif window is None and tracker.maintenance is not None:
-        reason = f"maintenance window {tracker.maintenance!r} closed"
-    else:
-        reason = _flap_reason(after, rules)
+
+    def reason() -> str:
+        if window is not None and tracker.maintenance is None:
+            return f"maintenance window {window.text!r} opened"
+        if window is None and tracker.maintenance is not None:
+            return f"maintenance window {tracker.maintenance!r} closed"
+        return _flap_reason(after, rules)
+
     return _settle(Step(tracker), tracker, after, now, reason, name=name)
 
 
@@ -209,14 +212,16 @@ def set_paused(tracker: Tracker, paused: bool, now: datetime, *, name: str) -> S
         return Step(tracker)
     if paused:
         after = dataclasses.replace(tracker, paused=True)
-        return _settle(Step(tracker), tracker, after, now, "paused by the operator", name=name)
+        return _settle(
+            Step(tracker), tracker, after, now, lambda: "paused by the operator", name=name
+        )
     after = Tracker(
         maintenance=tracker.maintenance,
         verdict=tracker.verdict,
         since=tracker.since,
         http_version=tracker.http_version,
     )
-    return _settle(Step(tracker), tracker, after, now, "resumed by the operator", name=name)
+    return _settle(Step(tracker), tracker, after, now, lambda: "resumed by the operator", name=name)
 
 
 def _next_health(tracker: Tracker, health: Health, rules: MonitorRules) -> tuple[State, int, int]:
@@ -266,9 +271,18 @@ def _flap_reason(tracker: Tracker, rules: MonitorRules) -> str:
 
 
 def _settle(
-    step: Step, before: Tracker, after: Tracker, now: datetime, reason: str, *, name: str
+    step: Step,
+    before: Tracker,
+    after: Tracker,
+    now: datetime,
+    reason: Callable[[], str],
+    *,
+    name: str,
 ) -> Step:
-    """Append a TransitionEvent to ``step`` if the shown state moved from ``before``."""
+    """Append a TransitionEvent to ``step`` if the shown state moved from ``before``.
+
+    ``reason`` is worked out only then: this runs for every probe of every endpoint, and
+    the shown state moves for few of them."""
     old, new = before.shown(), after.shown()
     if old == new:
         return Step(after, step.events)
@@ -279,7 +293,7 @@ def _settle(
         from_state=old,
         to_state=new,
         verdict=after.verdict,
-        reason=reason,
+        reason=reason(),
         http_version=after.http_version,
     )
     return Step(after, (*step.events, event))
