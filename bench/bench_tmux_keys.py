@@ -71,7 +71,14 @@ SESSION = "board"
 
 def watchlist_text(nginx: Nginx, count: int, interval: float) -> str:
     """Half http, half https, each its own path; names sort in list order."""
-    lines = ["version = 1", "", "[defaults]", f'interval = "{interval * 1000:.0f}ms"', 'timeout = "5s"', ""]
+    lines = [
+        "version = 1",
+        "",
+        "[defaults]",
+        f'interval = "{interval * 1000:.0f}ms"',
+        'timeout = "5s"',
+        "",
+    ]
     for i in range(count):
         if i % 2:
             url = f"https://127.0.0.1:{nginx.https_port}/{i}"
@@ -272,7 +279,9 @@ class Reader:
         """Parse the next chunk that arrives before ``until``; its time (None: none)."""
         wait = until - time.perf_counter()
         try:
-            now, data = self.chunks.get(timeout=max(0.0, wait)) if wait > 0 else self.chunks.get_nowait()
+            now, data = (
+                self.chunks.get(timeout=max(0.0, wait)) if wait > 0 else self.chunks.get_nowait()
+            )
         except queue.Empty:
             return None
         if not data:
@@ -402,7 +411,10 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
             },
             "cpu_percent": {k: round(100 * v / wall, 1) for k, v in cpu.items()},
             "pyte_parse_percent": round(100 * (screen.parse_s - parse0) / wall, 1),
-            "load_average": {"start": [round(v, 2) for v in load0], "end": [round(v, 2) for v in load1]},
+            "load_average": {
+                "start": [round(v, 2) for v in load0],
+                "end": [round(v, 2) for v in load1],
+            },
             "measured_s": round(wall, 1),
             "cpus": os.cpu_count(),
         }
