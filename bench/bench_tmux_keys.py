@@ -438,10 +438,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=None, help="default 1.5 intervals")
     parser.add_argument("--key-gap", type=float, default=0.1, help="seconds between keys")
     parser.add_argument("--json", type=Path, help="also write the report here")
-    parser.add_argument("--board-command", help="instead of `python -m gatewatch` (e.g. "
-                        "`python -m cProfile -o FILE -m gatewatch`; q is pressed at the end)")  # fmt: skip
-    parser.add_argument("--dump", type=Path, help="write every chunk the board wrote here, "
-                        "stamped (to see what a frame costs)")  # fmt: skip
+    parser.add_argument(
+        "--board-command",
+        help="instead of `python -m gatewatch`, e.g. `python -m cProfile -o FILE -m gatewatch` "
+        "(q is pressed at the end, so a profiler writes its file)",
+    )
+    parser.add_argument("--dump", type=Path, help="write every chunk the board wrote here, stamped")
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = max(3.0, 1.5 * args.endpoints / args.rate)

@@ -151,7 +151,8 @@ class BoardTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self._order: list[str] = []
         self._index: dict[str, int] = {}
-        self._keys: dict[str, tuple[Any, ...]] = {}
+        #: What each row's cells depend on (None: not worked out, the row is off screen).
+        self._keys: dict[str, tuple[Any, ...] | None] = {}
         self._rows: dict[str, Row] = {}
         self._strips: dict[str, Strip] = {}
         #: Each row's lines as drawn (background, cursor, cropped to the width), by
@@ -211,28 +212,30 @@ class BoardTable(ScrollView, can_focus=True):
         for row in fresh:
             self._tally.update(row)
         self._fit(self._tally.needs())
-        dirty: list[str] = []
-        for row in fresh:
-            name = row.name
-            new = keys(row, look)
-            if new != self._keys.get(name):
-                self._keys[name] = new
-                self._forget(name)
-                dirty.append(name)
-            self._rows[name] = row
         reordered = wanted != self._order
         if reordered:
             self._order = wanted
             self._index = {name: i for i, name in enumerate(wanted)}
             self.virtual_size = Size(self._table_width(), len(wanted) + 1)
             self.refresh()
-        else:
-            top = round(self.scroll_y)
-            bottom = top + self.scrollable_content_region.height
-            for name in dirty:
-                index = self._index[name]
-                if top <= index < bottom:
-                    self.refresh_line(index + 1)
+        top = round(self.scroll_y)
+        bottom = top + self.scrollable_content_region.height
+        index = self._index
+        for row in fresh:
+            name = row.name
+            self._rows[name] = row
+            if not top <= index[name] < bottom:
+                # Off screen: drawn from its row when (if) it is next shown; what its cells
+                # depend on is worked out then, not for every result of a thousand rows.
+                self._keys[name] = None
+                self._forget(name)
+                continue
+            new = keys(row, look)
+            if new != self._keys.get(name):
+                self._keys[name] = new
+                self._forget(name)
+                if not reordered:
+                    self.refresh_line(index[name] + 1)
         self.restore_cursor(keep, announce=reordered)
 
     def redraw_all(self, rows: Sequence[Row], look: CellLook) -> None:
@@ -405,8 +408,11 @@ class BoardTable(ScrollView, can_focus=True):
             return Strip.blank(width, self._style())
         if y == 0:
             style = self._style("board--header")
-            return self._header_strip().apply_style(style).crop(0, width).extend_cell_length(
-                width, style
+            return (
+                self._header_strip()
+                .apply_style(style)
+                .crop(0, width)
+                .extend_cell_length(width, style)
             )
         index = round(self.scroll_y) + y - 1
         if index >= len(self._order):
