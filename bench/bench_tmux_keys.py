@@ -32,11 +32,13 @@ How it measures, and why it is exact:
 - **First frame.** From writing the command's go-ahead (the shell ``exec``s the board at
   once) to the first chunk after which every table line of the final screen shows a row.
 - **Load.** The load average at start and end, and the CPU of the board (its process and
-  workers), nginx, the tmux server and this script (pyte's parsing) over the measured
-  window; the bytes the board wrote (total, per second, largest chunk).
+  workers; the UI's process alone as ``board_ui_process``), nginx, the tmux server and
+  this script (pyte's parsing) over the measured window; the bytes the board wrote (total,
+  per second, largest chunk).
 
-Warm-up: ``--warmup`` seconds (default 1.5 intervals: every endpoint is probed at once on
-start, then joins its spread grid) before keys are measured for ``--duration`` seconds.
+Warm-up: ``--warmup`` seconds (default 1.5 intervals, at least 3 s: every endpoint is
+probed at once on start, then joins its spread grid) before keys are measured for
+``--duration`` seconds.
 Exit status 0 when the goals hold (key-to-screen p95 < 35 ms, first frame < 0.5 s), 1
 otherwise. pyte is in the ``test`` extra; tmux and nginx are Debian packages.
 """
@@ -331,6 +333,7 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
     command = f"read go < {go}; exec {board} board {watchlist}{workers}"
     tmux = Tmux((width, height), f"sh -c '{command}'", env)
     run = Run()
+    reader = None
     try:
         # Read-write: the FIFO then never reads as ended while `cat` is not there yet.
         fd = os.open(out, os.O_RDWR)
@@ -351,7 +354,8 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
         run.first_frame_s = None if first is None else first - launched
         board_pids = [tmux.pane_pid, *children(tmux.pane_pid)]
         watched = {
-            "board": board_pids,
+            "board": board_pids,  # the UI's process and its probe workers
+            "board_ui_process": [tmux.pane_pid],  # the loop, the engine thread, history
             "nginx": nginx.pids(),
             "tmux": [tmux.server_pid],
             "bench": [os.getpid()],
@@ -386,8 +390,7 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
             tmux.send("q")
             gone = time.monotonic() + 20
             while Path(f"/proc/{tmux.pane_pid}").exists() and time.monotonic() < gone:
-                with contextlib.suppress(SystemExit):
-                    reader.pump(time.perf_counter() + 0.1)
+                reader.pump(time.perf_counter() + 0.1)
         window = [(t, n) for t, n in run.chunks[chunks0:]]
         total = sum(n for _, n in window)
         sizes = sorted(n for _, n in window)
@@ -420,6 +423,8 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
         }
     finally:
         tmux.close()
+        if reader is not None and reader.dump is not None:
+            reader.dump.close()
 
 
 def size(text: str) -> tuple[int, int]:
