@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.segment import Segment
 from rich.style import Style
+from textual.content import Content
+from textual.widgets import Static
 
 from gatewatch.board import Inbox, Row
 from gatewatch.model import Endpoint
@@ -194,3 +196,20 @@ async def test_lines_are_drawn_again_when_the_cursor_leaves_and_the_theme_change
         await pilot.pause()
         await pilot.pause()
         assert background(1) != dark
+
+
+async def test_the_inspector_follows_a_key_in_the_same_frame(tmp_path: Path) -> None:
+    app, engine = big_board(tmp_path, 5)
+    async with app.run_test(size=(100, 20)) as pilot:
+        engine.publish(
+            ProbeCompleted(e.name, healthy(e.name, e.url), State.UP) for e in engine.endpoints
+        )
+        app.drain()
+        await pilot.pause()
+        board = app.board
+        first = board.table.highlighted_name
+        board.action_cursor("down")  # no await: no message handled, no frame drawn between
+        second = board.table.highlighted_name
+        assert second is not None and second != first
+        inspector = board.query_one("#inspector", Static).content
+        assert isinstance(inspector, Content) and second in inspector.plain
