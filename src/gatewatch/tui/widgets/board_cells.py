@@ -292,11 +292,6 @@ class NeedsTally:
         if old is not None:
             self._uncount(old)
 
-    def clear(self) -> None:
-        self._rows.clear()
-        for counts in self._counts:
-            counts.clear()
-
     def _uncount(self, widths: tuple[int, int, int, int]) -> None:
         for counts, width in zip(self._counts, widths, strict=True):
             left = counts[width] - 1

@@ -91,7 +91,7 @@ def _column_strip(texts: Sequence[Text], widths: Sequence[int], look: CellLook) 
             else:
                 cell.pad_right(room)
         segments.append(pad)
-        segments.extend(Segment(text, style or plain) for text, style, _ in cell.render(console))
+        segments.extend(Segment(part, style or plain) for part, style, _ in cell.render(console))
         segments.append(pad)
     return Strip(_joined(segments), sum(widths) + 2 * PAD * len(widths))
 
