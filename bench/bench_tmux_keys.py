@@ -36,6 +36,10 @@ How it measures, and why it is exact:
   this script (pyte's parsing) over the measured window; the bytes the board wrote (total,
   per second, largest chunk).
 
+At the end the tmux server is killed, so the board gets SIGHUP as from a closed terminal;
+``board_after_sighup`` says whether it and its workers exited within 10 s (any that
+linger are killed, never left behind).
+
 Warm-up: ``--warmup`` seconds (default 1.5 intervals, at least 3 s: every endpoint is
 probed at once on start, then joins its spread grid) before keys are measured for
 ``--duration`` seconds.
@@ -51,6 +55,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -334,6 +339,8 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
     tmux = Tmux((width, height), f"sh -c '{command}'", env)
     run = Run()
     reader = None
+    board_pids: list[int] = [tmux.pane_pid]
+    report: dict[str, Any] = {}
     try:
         # Read-write: the FIFO then never reads as ended while `cat` is not there yet.
         fd = os.open(out, os.O_RDWR)
@@ -394,7 +401,7 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
         window = [(t, n) for t, n in run.chunks[chunks0:]]
         total = sum(n for _, n in window)
         sizes = sorted(n for _, n in window)
-        return {
+        report = {
             "endpoints": args.endpoints,
             "probes_per_s": args.rate,
             "interval_s": round(interval, 3),
@@ -425,6 +432,23 @@ def measure(args: argparse.Namespace, nginx: Nginx, folder: Path) -> dict[str, A
         tmux.close()
         if reader is not None and reader.dump is not None:
             reader.dump.close()
+    # The closed terminal (SIGHUP) must end the board and its workers; one that lingers
+    # is reported and killed, never left behind.
+    lingering = [pid for pid in board_pids if not _gone(pid, within=10.0)]
+    for pid in lingering:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    report["board_after_sighup"] = f"lingered, killed: {lingering}" if lingering else "exited"
+    return report
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def size(text: str) -> tuple[int, int]:
