@@ -57,9 +57,14 @@ class Inbox:
         self._items: deque[News] = deque()
         self._lock = threading.Lock()
 
-    def put(self, message: News) -> None:
+    def put(self, message: News) -> bool:
+        """Queue ``message``; True when the inbox was empty, so the one who drains must be
+        rung. Once rung, the drain takes everything that arrives until then: at 200 results
+        a second the UI's loop is woken once per drain, not once per result."""
         with self._lock:
+            first = not self._items
             self._items.append(message)
+        return first
 
     def drain(self) -> list[News]:
         with self._lock:

@@ -41,6 +41,15 @@ def tune_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+def skip_httpx_cli() -> None:
+    """Mark httpx's command line absent before httpx is imported. httpx imports it when
+    click is installed, and with it rich.syntax and pygments (~30 ms at start here, before
+    the first frame); a board never runs it. Idempotent; nothing changes once httpx is in."""
+    import sys
+
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def run_board(watchlist_path: Path | None, *, workers: int | None = 0) -> int:
     """The board over a watchlist file (default: the user's).
 
@@ -51,6 +60,7 @@ def run_board(watchlist_path: Path | None, *, workers: int | None = 0) -> int:
     """
     import sys
 
+    skip_httpx_cli()
     from gatewatch.monitor import Monitor, default_history_path
     from gatewatch.monitor.watchlist_check import load_checked
     from gatewatch.tui.app import GatewatchApp
@@ -143,6 +153,7 @@ def run_demo() -> int:
     """The fault lab in this process and the board over its endpoints."""
     import tempfile
 
+    skip_httpx_cli()
     from gatewatch.lab import Lab
 
     with Lab() as lab, tempfile.TemporaryDirectory(prefix="gatewatch-demo-") as folder:

@@ -229,10 +229,11 @@ class GatewatchApp(App[int]):
             )
 
     def _heard(self, message: News) -> None:
-        """The engine's (and remote sources') listener, on their thread: queue, ring
-        (coalesced)."""
-        self.inbox.put(message)
-        self.post_message(EngineNews())
+        """The engine's (and remote sources') listener, on their thread: queue, and ring
+        only when the inbox was empty (a message posted from another thread wakes the UI's
+        loop; one ring per drain is enough, since the drain takes everything queued)."""
+        if self.inbox.put(message):
+            self.post_message(EngineNews())
 
     @on(EngineNews)
     def _news(self) -> None:

@@ -332,6 +332,10 @@ class BoardScreen(EditActions, Screen[None]):
             "bottom": lambda: table.move_cursor(row=max(0, table.row_count - 1)),
         }
         moves[where]()
+        # Now, not on the table's Highlighted message: the inspector then changes in the
+        # cursor's frame instead of the next one (at 60 frames a second a frame that was
+        # just drawn makes the next key wait for the following one).
+        self.update_inspector()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LIVE_ONLY and self.replay_at is not None:

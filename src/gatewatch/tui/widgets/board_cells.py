@@ -238,15 +238,71 @@ def keys(row: Row, look: CellLook) -> tuple[Any, ...]:
     return tuple(key(row, look) for _, key in CELLS.values())
 
 
+#: The columns that grow with their content, in the order :func:`row_needs` gives them.
+GROWING = ("name", "verdict", "url", "vantage")
+
+
+def row_needs(row: Row) -> tuple[int, int, int, int]:
+    """How wide ``row`` would like each growing column (GROWING order)."""
+    return (
+        len(row.name),
+        len(row.summary or ""),
+        len(row.endpoint.url),
+        len(rm.cell(row.remote)),
+    )
+
+
 def needs(rows: Iterable[Row]) -> dict[str, int]:
     """How wide the growing columns would like to be for ``rows`` (before their caps)."""
-    name = summary = url = vantage = 0
+    tally = NeedsTally()
     for row in rows:
-        name = max(name, len(row.name))
-        summary = max(summary, len(row.summary or ""))
-        url = max(url, len(row.endpoint.url))
-        vantage = max(vantage, len(rm.cell(row.remote)))
-    return {"name": name, "verdict": summary, "url": url, "vantage": vantage}
+        tally.update(row)
+    return tally.needs()
+
+
+class NeedsTally:
+    """:func:`needs` over the rows on show, kept row by row.
+
+    Why: the widest name, summary and URL decide the columns, and a batch of results
+    changes a few rows of a thousand; measuring every row on every batch cost the board's
+    loop milliseconds per drain (a key waits behind it). Each column keeps a count of the
+    rows per width, so a row that changes moves one count and the widest is found among
+    the few distinct widths.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[int, int, int, int]] = {}
+        self._counts: tuple[dict[int, int], ...] = tuple({} for _ in GROWING)
+
+    def update(self, row: Row) -> None:
+        """Count ``row`` as it is now (replacing what it was)."""
+        new = row_needs(row)
+        old = self._rows.get(row.name)
+        if old == new:
+            return
+        if old is not None:
+            self._uncount(old)
+        self._rows[row.name] = new
+        for counts, width in zip(self._counts, new, strict=True):
+            counts[width] = counts.get(width, 0) + 1
+
+    def discard(self, name: str) -> None:
+        """Forget the row called ``name`` (no longer shown)."""
+        old = self._rows.pop(name, None)
+        if old is not None:
+            self._uncount(old)
+
+    def _uncount(self, widths: tuple[int, int, int, int]) -> None:
+        for counts, width in zip(self._counts, widths, strict=True):
+            left = counts[width] - 1
+            if left:
+                counts[width] = left
+            else:
+                del counts[width]
+
+    def needs(self) -> dict[str, int]:
+        counted = zip(GROWING, self._counts, strict=True)
+        return {key: max(counts, default=0) for key, counts in counted}
 
 
 def _ack_age(row: Row, look: CellLook) -> str | None:
