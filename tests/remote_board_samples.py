@@ -6,9 +6,8 @@ rows are the ones a Prometheus answer gives, not hand-made shapes.
 
 from __future__ import annotations
 
-from gatewatch.remote.prometheus import ProblemKind, SourceProblem
+from gatewatch.remote.events import ProblemKind, RemoteRowChanged, SourceProblem, SourceStatus
 from gatewatch.remote.vantage import RemoteRow, RowChange, Series, Snapshot, rows
-from gatewatch.remote.watcher import RemoteRowChanged, SourceStatus
 
 NOW = 1_800_000_000.0
 

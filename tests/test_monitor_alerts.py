@@ -32,8 +32,8 @@ from gatewatch.monitor.alerts import (
     sink_label,
     transition_alert,
 )
-from gatewatch.monitor.core import ProbeFn
 from gatewatch.monitor.events import Message
+from gatewatch.monitor.runners import ProbeFn
 from gatewatch.monitor.sinks import CommandSink, SinkError, WebhookSink
 from gatewatch.monitor.state import TransitionEvent
 from test_monitor_support import T0, FakeProbe, drain, endpoint, identity, wait_for

@@ -20,8 +20,8 @@ import pytest
 
 from gatewatch.model import Endpoint, ProbeResult
 from gatewatch.monitor import Monitor, ProbeCompleted, State, StateChanged
-from gatewatch.monitor.core import ProbeFn
 from gatewatch.monitor.events import Message
+from gatewatch.monitor.runners import ProbeFn
 from gatewatch.monitor.schedule import Schedule
 from test_monitor_support import FakeProbe, drain, endpoint, identity
 from virtual_time import VirtualClock

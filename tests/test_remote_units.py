@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from gatewatch.lab import Lab
-from gatewatch.remote.prometheus import SourceProblem, read_source
+from gatewatch.remote.events import RemoteRowChanged, SourceProblem, SourceStatus
+from gatewatch.remote.prometheus import read_source
 from gatewatch.remote.records import human_line, remote_record
 from gatewatch.remote.vantage import RemoteRow, RowChange, Series, Snapshot, changes, rows
-from gatewatch.remote.watcher import RemoteRowChanged, SourceStatus
 from gatewatch.watchlist import WatchlistError, loads
 from gatewatch.watchlist.sources import Source
 from gateways_support import reserve_refused_port

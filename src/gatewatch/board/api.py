@@ -16,7 +16,7 @@ from gatewatch.board.rows import Row
 from gatewatch.board.state import Changes
 from gatewatch.model import Endpoint
 from gatewatch.monitor import History
-from gatewatch.remote.prometheus import SourceProblem
+from gatewatch.remote.events import SourceProblem
 
 
 class BoardModel(Protocol):

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from gatewatch.model import Endpoint
 from gatewatch.monitor import EndpointStatus, History, Message
-from gatewatch.remote.watcher import RemoteEvent
+from gatewatch.remote.events import RemoteEvent
 
 #: What waits in the inbox: the engine's messages and the remote sources' events.
 News = Message | RemoteEvent

@@ -39,9 +39,8 @@ from gatewatch.monitor import (
     StateChanged,
     WorkerRestarted,
 )
-from gatewatch.remote.prometheus import SourceProblem
+from gatewatch.remote.events import RemoteRowChanged, SourceProblem, SourceStatus
 from gatewatch.remote.vantage import RemoteRow
-from gatewatch.remote.watcher import RemoteRowChanged, SourceStatus
 from gatewatch.text import one_line, visible
 
 

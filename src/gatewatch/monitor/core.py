@@ -23,7 +23,7 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from gatewatch.model import Endpoint, ProbeResult
@@ -33,10 +33,12 @@ from gatewatch.monitor.events import Acknowledged, Message, ProbeCompleted
 from gatewatch.monitor.history import History
 from gatewatch.monitor.local import LocalDetector
 from gatewatch.monitor.notify import Notifier
-from gatewatch.monitor.runners import AnnotateFn, Outcome, ProbeFn
 from gatewatch.monitor.settings import MonitorRules
 from gatewatch.monitor.stats import EngineStats, LatenessRecorder
 from gatewatch.monitor.status import EndpointStatus, Slot
+
+if TYPE_CHECKING:
+    from gatewatch.monitor.runners import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -359,4 +361,4 @@ def _hostname(url: str) -> str | None:
     return None
 
 
-__all__ = ["AnnotateFn", "EngineCore", "ProbeFn", "Probing", "ResolverCheck"]
+__all__ = ["EngineCore", "Probing", "ResolverCheck"]

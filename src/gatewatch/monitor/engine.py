@@ -52,7 +52,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewatch.model import Endpoint
 from gatewatch.monitor.alert_queue import Tally
@@ -69,12 +69,14 @@ from gatewatch.monitor.events import (
 from gatewatch.monitor.history import History
 from gatewatch.monitor.local import LocalDetector, check_resolvers
 from gatewatch.monitor.notify import Notifier
-from gatewatch.monitor.runners import AnnotateFn, ProbeFn, ProbeRunners
 from gatewatch.monitor.schedule import DEFAULT_JITTER
 from gatewatch.monitor.settings import MonitorRules, rules_for
 from gatewatch.monitor.sinks import AlertDispatcher, Sink, sinks_from_config
 from gatewatch.monitor.stats import EngineStats
 from gatewatch.monitor.status import EndpointStatus
+
+if TYPE_CHECKING:
+    from gatewatch.monitor.runners import AnnotateFn, ProbeFn
 
 log = logging.getLogger(__name__)
 
@@ -387,6 +389,9 @@ class Monitor:
             self._probe_fn = self._prober.probe
             if self._warm_up_fn is None:
                 self._warm_up_fn = self._prober.warm_up
+        # Imported here: a board or watch probing in workers never loads diagnose itself.
+        from gatewatch.monitor.runners import ProbeRunners
+
         # annotate None: each runner's incremental Diagnoser (gatewatch.diagnose.incremental).
         self._core.probing = ProbeRunners(
             probe=self._probe_fn,

@@ -11,26 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
+from gatewatch.remote.events import ProblemKind, SourceProblem
 from gatewatch.remote.vantage import Series, Snapshot
 from gatewatch.secrets import SecretError, redact_url, resolve
 from gatewatch.text import one_line
 from gatewatch.watchlist.sources import Source
-
-ProblemKind = Literal[
-    "refused",
-    "unauthorized",
-    "timeout",
-    "bad_json",
-    "http_error",
-    "query_error",
-    "config",
-    "internal",
-]
 
 #: How far back "this vantage point has reported this endpoint" reaches.
 MEMBERSHIP_WINDOW = "15m"
@@ -45,12 +34,6 @@ QUERIES: Mapping[str, str] = {
     "hop_seconds": "gatewatch_hop_duration_seconds",
     "phases": "probe_http_duration_seconds",
 }
-
-
-@dataclass(frozen=True)
-class SourceProblem:
-    kind: ProblemKind
-    message: str
 
 
 class _Problem(Exception):

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gatewatch.model import format_time
+from gatewatch.remote.events import RemoteEvent, RemoteRowChanged
 from gatewatch.remote.vantage import RemoteRow, VantageView
-from gatewatch.remote.watcher import RemoteEvent, RemoteRowChanged
 from gatewatch.text import one_line
 
 

@@ -14,38 +14,19 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import httpx
 
-from gatewatch.remote.prometheus import SourceProblem, make_client, read_source
+from gatewatch.remote.events import RemoteEvent, RemoteRowChanged, SourceProblem, SourceStatus
+from gatewatch.remote.prometheus import make_client, read_source
 from gatewatch.remote.vantage import (
     DEFAULT_STALE_AFTER,
     RemoteRow,
-    RowChange,
     Snapshot,
     changes,
     rows,
 )
 from gatewatch.watchlist.sources import Source
-
-
-@dataclass(frozen=True)
-class RemoteRowChanged:
-    change: RowChange
-    at: float
-
-
-@dataclass(frozen=True)
-class SourceStatus:
-    """A source's problem began (``problem`` set) or ended (None)."""
-
-    source: str
-    problem: SourceProblem | None
-    at: float
-
-
-RemoteEvent = RemoteRowChanged | SourceStatus
 
 
 class RemoteWatcher:
