@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -126,3 +127,60 @@ def test_sigterm_ends_the_board_like_q(tmux: Tmux, tmp_path: Path) -> None:
     state = tmux.state()
     assert state["alternate_on"] == "0" and state["cursor_flag"] == "1"
     assert state["mouse_any_flag"] == state["mouse_sgr_flag"] == "0"
+
+
+def test_a_closed_terminal_never_blocks_the_way_out() -> None:
+    """Textual writes through one thread with a 30-write queue; a write to a closed
+    terminal (EIO) used to end that thread, and the 31st write then blocked the board
+    forever (seen in bench_tmux_keys.py). Through TerminalFile the thread lives on."""
+    from textual.drivers._writer_thread import WriterThread
+
+    from gatewatch.tui.terminal import TerminalFile
+
+    class ClosedTerminal:
+        writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            raise OSError(5, "Input/output error")
+
+        def flush(self) -> None:
+            raise OSError(5, "Input/output error")
+
+    closed = ClosedTerminal()
+    terminal = TerminalFile(closed)  # type: ignore[arg-type]
+    writer = WriterThread(terminal)  # type: ignore[arg-type]
+    writer.start()
+    finished = threading.Event()
+
+    def write_a_lot() -> None:
+        for _ in range(200):
+            writer.write("\x1b[?1049l frame")
+        writer.stop()
+        finished.set()
+
+    threading.Thread(target=write_a_lot, daemon=True).start()
+    assert finished.wait(DEADLINE), "the board's writes blocked on a closed terminal"
+    assert terminal.gone and closed.writes == 1  # one failure, then nothing more is tried
+    assert not writer.is_alive()  # stopped by stop(), not killed by the error
+
+
+def test_closing_the_terminal_ends_the_board(tmux: Tmux, tmp_path: Path) -> None:
+    """The tmux server goes away (as an SSH session drops): the board gets SIGHUP from
+    its terminal, not from us, and must exit although the terminal cannot be restored."""
+    pid = start(tmux, tmp_path, "demo")
+    tmux.wait_for("the board", lambda: "shop" in tmux("capture-pane", "-p", "-t", "t"))
+    tmux.close()
+    deadline = time.monotonic() + DEADLINE
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"the board (pid {pid}) outlived its terminal"
+        time.sleep(0.1)  # a process has no exit event we can wait on here
+    assert folders(tmp_path) == []  # it left as `q` leaves: the demo's keys removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

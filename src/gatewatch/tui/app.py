@@ -47,6 +47,7 @@ from gatewatch.tui.screens.detail import DetailScreen
 from gatewatch.tui.screens.help import HelpScreen
 from gatewatch.tui.settings import Settings, default_config_dir, load_settings, save_settings
 from gatewatch.tui.signals import exit_on_signals
+from gatewatch.tui.terminal import safe_driver_class
 
 UPTIME_WINDOW = 86400.0
 
@@ -88,6 +89,8 @@ class GatewatchApp(App[int]):
         remote: Callable[[Callable[[News], None]], Feed] | None = None,
     ) -> None:
         super().__init__()
+        # A closed terminal must not hang the way out (gatewatch.tui.terminal).
+        self.driver_class = safe_driver_class(self.driver_class)
         self.engine = engine
         self.state = BoardState(watchlist, engine, clock=clock, user=user or current_user())
         self.inbox = Inbox()
