@@ -52,8 +52,9 @@ class Unusual(Exception):
     """Not an ordinary certificate: leave it to ``cryptography``."""
 
 
-def _items(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(tag, content) of each DER TLV in ``data``, in order; definite lengths only."""
+def der_items(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(tag, content) of each DER TLV in ``data``, in order; definite lengths only.
+    Raises Unusual where the DER does not parse (also used by :mod:`rawcert`)."""
     i, end = 0, len(data)
     while i < end:
         if i + 2 > end:
@@ -74,7 +75,7 @@ def _items(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def _one(data: bytes, tag: int) -> bytes:
     """The content of ``data``, which must be exactly one TLV with this tag."""
-    items = list(_items(data))
+    items = list(der_items(data))
     if len(items) != 1 or items[0][0] != tag:
         raise Unusual
     return items[0][1]
@@ -110,15 +111,15 @@ def _name(content: bytes) -> tuple[str, NameKey]:
     common: str | None = None
     key = []
     shown = []
-    for tag, rdn in _items(content):
+    for tag, rdn in der_items(content):
         if tag != _SET:
             raise Unusual
         attributes = set()
         parts = []
-        for attribute_tag, attribute in _items(rdn):
+        for attribute_tag, attribute in der_items(rdn):
             if attribute_tag != _SEQUENCE:
                 raise Unusual
-            (oid_tag, oid), (value_tag, value) = _items(attribute)
+            (oid_tag, oid), (value_tag, value) = der_items(attribute)
             if oid_tag != _OID:
                 raise Unusual
             text = _string(value_tag, value)
@@ -157,10 +158,10 @@ def _sans(extensions: bytes) -> list[str]:
     seen: set[bytes] = set()
     dns: list[str] = []
     addresses: list[str] = []
-    for tag, extension in _items(extensions):
+    for tag, extension in der_items(extensions):
         if tag != _SEQUENCE:
             raise Unusual
-        parts = list(_items(extension))
+        parts = list(der_items(extension))
         if not 2 <= len(parts) <= 3 or parts[0][0] != _OID or parts[-1][0] != _OCTETS:
             raise Unusual
         if len(parts) == 3 and parts[1][0] != _BOOLEAN:
@@ -171,7 +172,7 @@ def _sans(extensions: bytes) -> list[str]:
         seen.add(oid)
         if oid != _SAN:
             continue
-        for name_tag, value in _items(_one(parts[-1][1], _SEQUENCE)):
+        for name_tag, value in der_items(_one(parts[-1][1], _SEQUENCE)):
             if name_tag == _DNS_NAME:
                 if not value.isascii():
                     raise Unusual
@@ -186,10 +187,10 @@ def _sans(extensions: bytes) -> list[str]:
 def read_facts(der: bytes) -> tuple[tuple[str, Any], ...] | None:
     """The facts ``tls._static_facts`` gives, for an ordinary certificate; else None."""
     try:
-        parts = list(_items(_one(der, _SEQUENCE)))  # tbsCertificate, algorithm, signature
+        parts = list(der_items(_one(der, _SEQUENCE)))  # tbsCertificate, algorithm, signature
         if len(parts) != 3 or parts[0][0] != _SEQUENCE:
             return None
-        return _read_tbs(list(_items(parts[0][1])))
+        return _read_tbs(list(der_items(parts[0][1])))
     except (Unusual, ValueError, StopIteration):
         return None
 
@@ -211,7 +212,7 @@ def _read_tbs(tbs: list[tuple[int, bytes]]) -> tuple[tuple[str, Any], ...]:
     tag3, subject = next(fields)
     if (tag, tag2, tag3) != (_SEQUENCE, _SEQUENCE, _SEQUENCE) or next(fields)[0] != _SEQUENCE:
         raise Unusual
-    (start_tag, start), (end_tag, end) = _items(validity)
+    (start_tag, start), (end_tag, end) = der_items(validity)
     issuer_cn, issuer_key = _name(issuer)
     subject_cn, subject_key = _name(subject)
     sans: list[str] = []

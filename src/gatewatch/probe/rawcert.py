@@ -10,34 +10,10 @@ ASCII as ``\\xNN``, so the bad byte is visible and cannot reach a terminal raw.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from gatewatch.probe.certreader import Unusual, der_items
 
 _SAN_OID = bytes.fromhex("0603551d11")  # OID 2.5.29.17, subjectAltName, as DER
 _DNS_NAME, _IP_ADDRESS = 0x82, 0x87
-
-
-class _Bad(Exception):
-    """The DER does not parse: keep what was read."""
-
-
-def _items(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(tag, content) of each TLV in ``data``, in order."""
-    i = 0
-    while i < len(data):
-        if i + 2 > len(data):
-            raise _Bad
-        tag, length = data[i], data[i + 1]
-        i += 2
-        if length & 0x80:
-            count = length & 0x7F
-            if count == 0 or count > 4 or i + count > len(data):
-                raise _Bad
-            length = int.from_bytes(data[i : i + count], "big")
-            i += count
-        if i + length > len(data):
-            raise _Bad
-        yield tag, data[i : i + length]
-        i += length
 
 
 def visible_bytes(raw: bytes) -> str:
@@ -51,18 +27,18 @@ def raw_sans(der: bytes) -> tuple[list[str], list[str]]:
     names: list[str] = []
     problems: list[str] = []
     try:
-        (_, certificate), *_ = _items(der)
-        (_, tbs), *_ = _items(certificate)
-        for tag, field in _items(tbs):
+        (_, certificate), *_ = der_items(der)
+        (_, tbs), *_ = der_items(certificate)
+        for tag, field in der_items(tbs):
             if tag != 0xA3:  # [3] extensions
                 continue
-            (_, extensions), *_ = _items(field)
-            for _, extension in _items(extensions):
+            (_, extensions), *_ = der_items(field)
+            for _, extension in der_items(extensions):
                 if not extension.startswith(_SAN_OID):
                     continue
-                *_, (_, value) = _items(extension)  # the OCTET STRING, after `critical`
-                (_, general_names), *_ = _items(value)
-                for name_tag, content in _items(general_names):
+                *_, (_, value) = der_items(extension)  # the OCTET STRING, after `critical`
+                (_, general_names), *_ = der_items(value)
+                for name_tag, content in der_items(general_names):
                     if name_tag == _DNS_NAME:
                         shown = visible_bytes(content)
                         names.append(shown)
@@ -70,7 +46,7 @@ def raw_sans(der: bytes) -> tuple[list[str], list[str]]:
                             problems.append(f"SAN dNSName {shown} is not plain ASCII (RFC 5280)")
                     elif name_tag == _IP_ADDRESS:
                         names.append(_address(content))
-    except (_Bad, ValueError):
+    except (Unusual, ValueError):
         problems.append("the certificate's DER does not parse")
     return names, problems
 
