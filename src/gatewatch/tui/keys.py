@@ -87,9 +87,7 @@ BOARD: tuple[Binding, ...] = (
     Binding(
         "a", "add", "Add", show=False, tooltip="Add an endpoint to the watchlist", id="board.add"
     ),
-    Binding(
-        "e", "edit", "Edit", show=False, tooltip="Edit the selected endpoint", id="board.edit"
-    ),
+    Binding("e", "edit", "Edit", show=False, tooltip="Edit the selected endpoint", id="board.edit"),
     Binding(
         "ctrl+d,delete",
         "delete",
@@ -136,7 +134,7 @@ BOARD: tuple[Binding, ...] = (
 DETAIL: tuple[Binding, ...] = (
     Binding("escape,q", "back", "Back", tooltip="Back to the board", id="detail.back"),
     Binding(
-        "r", "probe_now", "Probe now", tooltip="Probe this endpoint at once", id="detail.probe_now"
+        "r", "probe_now", "Probe", tooltip="Probe this endpoint at once", id="detail.probe_now"
     ),
     Binding(
         "p", "pause", "Pause", tooltip="Pause or resume probing this endpoint", id="detail.pause"
