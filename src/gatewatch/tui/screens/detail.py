@@ -31,6 +31,7 @@ from gatewatch.tui.messages import BoardChanged, Commanded, OpenChecklist
 from gatewatch.tui.screens import detail_parts as parts
 from gatewatch.tui.screens import detail_remote
 from gatewatch.tui.screens.board_edits import acknowledge_endpoint, edit_endpoint
+from gatewatch.tui.widgets.fitted import FittedStatic
 from gatewatch.tui.widgets.hop_chart import HopChart
 from gatewatch.tui.widgets.waterfall import Waterfall
 
@@ -64,7 +65,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="detail-head")
         with VerticalScroll(id="detail-body"):
-            yield Static(id="detail-verdict", classes="section")
+            yield FittedStatic(id="detail-verdict", classes="section")
             yield Static(id="detail-vantages", classes="section")
             yield Static(id="detail-strip", classes="section")
             yield Waterfall(id="detail-waterfall", classes="section")
@@ -106,14 +107,17 @@ class DetailScreen(Screen[None]):
             row, now, self.replay_at
         )
         self.query_one("#detail-head", Static).update(head)
-        verdict = parts.verdict(result)
         if row.remote_only:
-            verdict = Content.styled(
+            remote_only = Content.styled(
                 "not in the watchlist: only a remote source knows this endpoint, "
                 "so nothing is probed from here (see Vantage points)",
                 "dim",
             )
-        self.query_one("#detail-verdict", Static).update(verdict)
+            self.query_one("#detail-verdict", FittedStatic).show(lambda width: remote_only)
+        else:
+            self.query_one("#detail-verdict", FittedStatic).show(
+                lambda width: parts.verdict(result, width)
+            )
         vantages = detail_remote.vantages(row.remote)
         section = self.query_one("#detail-vantages", Static)
         section.display = vantages is not None

@@ -8,9 +8,11 @@ Everything from a server, a certificate or the watchlist passes through ``visibl
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from rich.cells import cell_len
 from textual.content import Content
 
 from gatewatch.board.rows import Row
@@ -71,7 +73,8 @@ def header(row: Row, now: datetime | None, replay_at: datetime | None) -> Conten
     return join(lines)
 
 
-def verdict(result: ProbeResult | None) -> Content:
+def verdict(result: ProbeResult | None, width: int | None = None) -> Content:
+    """The verdict section; with ``width``, its list items wrap under their own text."""
     if result is None:
         return Content.styled("waiting for the first probe", "dim")
     found = result.verdict
@@ -82,10 +85,20 @@ def verdict(result: ProbeResult | None) -> Content:
         return to_content(
             [(f"✖ {failed.name}: {one_line(failed.error or failed.kind or 'failed', 200)}", "down")]
         )
-    return verdict_content(found)
+    return verdict_content(found, width)
 
 
-def verdict_content(found: Verdict) -> Content:
+def hanging(prefix: Piece, text: str, width: int | None) -> list[list[Piece]]:
+    """One list item: ``prefix`` then ``text``, its continuation lines indented as far as
+    the text starts (``width`` None: one line, left to the widget to wrap)."""
+    indent = cell_len(prefix[0])
+    if width is None or width - indent < 20 or cell_len(text) <= width - indent:
+        return [[prefix, (text, "")]]
+    chunks = textwrap.wrap(text, width - indent, break_on_hyphens=False) or [text]
+    return [[prefix, (chunks[0], "")], *[[(" " * indent, ""), (c, "")] for c in chunks[1:]]]
+
+
+def verdict_content(found: Verdict, width: int | None = None) -> Content:
     role = "up" if found.healthy else "down bold"
     head = "✔ healthy" if found.healthy else f"✖ {found.cause} / {found.kind or '?'}"
     meta = [f"confidence {found.confidence:.0%}"]
@@ -99,13 +112,12 @@ def verdict_content(found: Verdict) -> Content:
     ]
     if found.evidence:
         lines.append([("Evidence", "underline")])
-        lines += [[("  • ", "dim"), (one_line(e, 300), "")] for e in found.evidence]
+        for line in found.evidence:
+            lines += hanging(("  • ", "dim"), one_line(line, 300), width)
     if found.next_steps:
         lines.append([("Next steps", "underline")])
-        lines += [
-            [(f"  {i}. ", "bold"), (one_line(s, 300), "")]
-            for i, s in enumerate(found.next_steps, 1)
-        ]
+        for i, step in enumerate(found.next_steps, 1):
+            lines += hanging((f"  {i}. ", "bold"), one_line(step, 300), width)
     return join(lines)
 
 

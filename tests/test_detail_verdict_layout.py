@@ -1,0 +1,48 @@
+"""The verdict's list items wrap under their own text, not under the bullet or number:
+mid-incident, a line that starts at the left edge reads as a new item."""
+
+from __future__ import annotations
+
+from gatewatch.model import Verdict
+from gatewatch.tui.screens.detail_parts import verdict_content
+
+LONG = (
+    "nginx sends this same 502 page when the upstream refused, reset or closed the "
+    "connection, sent an invalid header, failed TLS, could not be resolved or had no live server"
+)
+VERDICT = Verdict(
+    cause="backend",
+    kind="upstream_refused",
+    hop="upstream",
+    generator="nginx",
+    confidence=0.95,
+    summary="502 from nginx: the upstream refused the connection",
+    evidence=("origin refused the connection", LONG),
+    next_steps=("Check the application runs and listens on the port the gateway targets.",),
+)
+
+
+def _lines(width: int | None) -> list[str]:
+    return verdict_content(VERDICT, width).plain.splitlines()
+
+
+def test_long_items_hang_under_their_text_at_the_given_width() -> None:
+    lines = _lines(50)
+    start = next(i for i, line in enumerate(lines) if line.startswith("  • nginx sends"))
+    continued = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        continued.append(line)
+    assert len(continued) >= 2  # the long item really wrapped …
+    assert all(len(line) <= 50 for line in lines[start : start + 1 + len(continued)])
+    words = " ".join([lines[start][4:], *(c[4:] for c in continued)]).split()
+    assert words == LONG.split()  # … and nothing was lost or reordered
+    step = lines.index("Next steps") + 1
+    assert lines[step].startswith("  1. ") and lines[step + 1].startswith("     ")
+
+
+def test_without_a_width_each_item_is_one_line() -> None:
+    lines = _lines(None)
+    assert "  • " + LONG in lines
+    assert sum(line.startswith("  • ") for line in lines) == 2
