@@ -20,9 +20,9 @@ Jittered due times are put on a coarse clock (``quantum``, 20 ms in the engine):
 due within the same 20 ms start in the same turn of the loop, and their connects and
 handshakes share its wake-ups. At 1,000 endpoints every 5 s a worker then starts about
 four probes per wake-up instead of one, which measured 10–15 % less CPU per probe
-(1.33 → 1.20 ms, bench notes in bench/README.md §6). It moves a probe by at most 10 ms
-inside its jitter window, never out of it, and only when that window is wider than
-two quanta; without jitter the grid stays exact.
+(1.33 → 1.20 ms, bench notes in bench/README.md §6). It moves a probe by at most half a
+quantum (a whole one at the window's edges), never out of its jitter window, and only
+when that window is wider than two quanta; without jitter the grid stays exact.
 
 A probe that overruns its slot (a hanging endpoint whose timeout exceeds the interval)
 makes the schedule skip the slots already past, rather than start late: an endpoint's
