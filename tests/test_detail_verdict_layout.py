@@ -46,3 +46,34 @@ def test_without_a_width_each_item_is_one_line() -> None:
     lines = _lines(None)
     assert "  • " + LONG in lines
     assert sum(line.startswith("  • ") for line in lines) == 2
+
+
+async def test_a_fitted_section_lays_its_items_out_again_when_the_terminal_narrows() -> None:
+    from textual.app import App, ComposeResult
+
+    from gatewatch.tui.widgets.fitted import FittedStatic
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FittedStatic(id="box")
+
+        def on_mount(self) -> None:
+            self.query_one(FittedStatic).show(lambda width: verdict_content(VERDICT, width))
+
+    def shown(app: App[None]) -> list[str]:
+        return str(app.query_one(FittedStatic).render()).splitlines()
+
+    app = One()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        wide = shown(app)
+        await pilot.resize_terminal(50, 40)
+        await pilot.pause()
+        narrow = shown(app)
+    def items(lines: list[str]) -> list[str]:  # other lines are Textual's to wrap
+        return [line for line in lines if line.startswith("  ")]
+
+    assert max(len(line) for line in items(wide)) > 50  # laid out for 100 columns first …
+    assert max(len(line) for line in items(narrow)) <= 50  # … then again for 50
+    start = next(i for i, line in enumerate(narrow) if line.startswith("  • nginx sends"))
+    assert narrow[start + 1].startswith("    ") and not narrow[start + 1].startswith("     ")

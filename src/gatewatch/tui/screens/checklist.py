@@ -65,6 +65,7 @@ from gatewatch.text import one_line, visible
 from gatewatch.tui import keys
 from gatewatch.tui.looks import Look, Piece, to_content
 from gatewatch.tui.messages import BoardChanged
+from gatewatch.tui.widgets.fitted import FittedStatic, hanging
 
 #: Seconds of quiet typing before a note is written to disk.
 NOTE_SAVE_DELAY = 0.8
@@ -164,7 +165,7 @@ class ChecklistScreen(Screen[None]):
         yield OptionList(*(Option(self._row(s), id=s.id) for s in self.steps), id="checklist-steps")
         with Horizontal(id="checklist-lower"):
             with VerticalScroll(id="checklist-detail-box"):
-                yield Static(id="checklist-detail")
+                yield FittedStatic(id="checklist-detail")
             with Vertical(id="checklist-notes-box"):
                 yield TextArea(id="checklist-notes", soft_wrap=True, show_line_numbers=False)
         yield Footer(show_command_palette=False)
@@ -224,7 +225,7 @@ class ChecklistScreen(Screen[None]):
             ]
         )
 
-    def _detail(self, step: Step) -> Content:
+    def _detail(self, step: Step, width: int | None = None) -> Content:
         mine = self.progress.step(step.id)
         lines: list[list[Piece]] = [
             [(step.title, "bold")],
@@ -244,7 +245,8 @@ class ChecklistScreen(Screen[None]):
             lines.append(
                 [(f"{look.symbol} {look.word}  ", look.role), (visible(found.summary), "bold")]
             )
-            lines += [[("• ", "dim"), (one_line(e, 300), "")] for e in found.evidence]
+            for line in found.evidence:
+                lines += hanging(("• ", "dim"), one_line(line, 300), width)
             when = format_time(found.checked_at) if found.checked_at else "?"
             took = f" in {found.ms:.0f} ms" if found.ms is not None else ""
             lines.append([(f"checked at {when}{took}", "dim")])
@@ -260,7 +262,13 @@ class ChecklistScreen(Screen[None]):
         for step in self.steps:
             if step_ids is None or step.id in step_ids:
                 steps.replace_option_prompt(step.id, self._row(step))
-        self.query_one("#checklist-detail", Static).update(self._detail(self.selected))
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        step = self.selected
+        self.query_one("#checklist-detail", FittedStatic).show(
+            lambda width: self._detail(step, width)
+        )
 
     def _show_note(self) -> None:
         step = self.selected
@@ -332,7 +340,7 @@ class ChecklistScreen(Screen[None]):
     def _highlighted(self) -> None:
         self._flush_note()
         self._show_note()
-        self.query_one("#checklist-detail", Static).update(self._detail(self.selected))
+        self._show_detail()
 
     @on(OptionList.OptionSelected, "#checklist-steps")
     def _selected(self) -> None:

@@ -8,11 +8,9 @@ Everything from a server, a certificate or the watchlist passes through ``visibl
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from rich.cells import cell_len
 from textual.content import Content
 
 from gatewatch.board.rows import Row
@@ -23,6 +21,7 @@ from gatewatch.text import one_line, visible
 from gatewatch.tui import format as fmt
 from gatewatch.tui.looks import Piece, ack_pieces, state_look, state_pieces, to_content
 from gatewatch.tui.widgets.facts import address_lines, hop_facts, side_lines
+from gatewatch.tui.widgets.fitted import hanging
 
 BODY_LINES = 24
 BODY_CHARS = 2048
@@ -86,16 +85,6 @@ def verdict(result: ProbeResult | None, width: int | None = None) -> Content:
             [(f"✖ {failed.name}: {one_line(failed.error or failed.kind or 'failed', 200)}", "down")]
         )
     return verdict_content(found, width)
-
-
-def hanging(prefix: Piece, text: str, width: int | None) -> list[list[Piece]]:
-    """One list item: ``prefix`` then ``text``, its continuation lines indented as far as
-    the text starts (``width`` None: one line, left to the widget to wrap)."""
-    indent = cell_len(prefix[0])
-    if width is None or width - indent < 20 or cell_len(text) <= width - indent:
-        return [[prefix, (text, "")]]
-    chunks = textwrap.wrap(text, width - indent, break_on_hyphens=False) or [text]
-    return [[prefix, (chunks[0], "")], *[[(" " * indent, ""), (c, "")] for c in chunks[1:]]]
 
 
 def verdict_content(found: Verdict, width: int | None = None) -> Content:
