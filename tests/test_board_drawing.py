@@ -21,7 +21,7 @@ from gatewatch.monitor import ProbeCompleted, State
 from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.widgets.board_cells import NeedsTally, needs
 from gatewatch.tui.widgets.board_table import _joined
-from test_tui_samples import FakeEngine, clock, gateway_502, healthy, watchlist_for
+from test_tui_samples import FakeEngine, gateway_502, healthy, quiet_app, watchlist_for
 
 # --------------------------------------------------------------------------- the inbox
 
@@ -121,16 +121,8 @@ def test_joined_segments_look_the_same_cell_by_cell_and_are_fewer() -> None:
 def big_board(tmp_path: Path, count: int) -> tuple[GatewatchApp, FakeEngine]:
     endpoints = [Endpoint(name=f"ep-{i:03d}", url=f"http://ep{i}.example/") for i in range(count)]
     engine = FakeEngine(endpoints)
-    app = GatewatchApp(
-        watchlist_for(endpoints, tmp_path / "watchlist.toml"),
-        engine,
-        config_dir=tmp_path / "config",
-        clock=clock,
-        start_engine=False,
-        uptime_interval=3600,
-        tick_interval=3600,
-        user="alice",
-    )
+    watchlist = watchlist_for(endpoints, tmp_path / "watchlist.toml")
+    app = quiet_app(watchlist, engine, tmp_path, tick_interval=3600, user="alice")
     return app, engine
 
 

@@ -36,10 +36,10 @@ from test_tui_samples import (
     NOW,
     FakeEngine,
     cases,
-    clock,
     healthy,
     local_problem,
     messages,
+    quiet_app,
     watchlist_for,
 )
 
@@ -77,15 +77,7 @@ def make_app(tmp_path: Path) -> tuple[GatewatchApp, FakeEngine, Path]:
     path = tmp_path / "watchlist.toml"
     watchlist = watchlist_for([c.endpoint for c in items], path)
     engine = FakeEngine([c.endpoint for c in items])
-    app = GatewatchApp(
-        watchlist,
-        engine,
-        config_dir=tmp_path / "config",
-        clock=clock,
-        start_engine=False,
-        uptime_interval=3600,
-    )
-    return app, engine, path
+    return quiet_app(watchlist, engine, tmp_path), engine, path
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from gatewatch.tui.messages import EngineNews
 from gatewatch.tui.screens.board import BoardScreen
 from gatewatch.tui.screens.detail import DetailScreen
 from gatewatch.tui.screens.help import HelpScreen
-from test_tui_samples import FakeEngine, cases, clock, messages, watchlist_for
+from test_tui_samples import FakeEngine, cases, clock, messages, quiet_app, watchlist_for
 
 
 def make_app(tmp_path: Path, *, empty: bool = False) -> tuple[GatewatchApp, FakeEngine]:
@@ -26,17 +26,7 @@ def make_app(tmp_path: Path, *, empty: bool = False) -> tuple[GatewatchApp, Fake
     path = tmp_path / "watchlist.toml"
     watchlist = wl.Watchlist.empty(path) if empty else watchlist_for(endpoints, path)
     engine = FakeEngine(endpoints)
-    app = GatewatchApp(
-        watchlist,
-        engine,
-        config_dir=tmp_path / "config",
-        clock=clock,
-        start_engine=False,
-        uptime_interval=3600,
-        tick_interval=3600,
-        user="alice",
-    )
-    return app, engine
+    return quiet_app(watchlist, engine, tmp_path, tick_interval=3600, user="alice"), engine
 
 
 def table_lines(board: BoardScreen) -> list[str]:

@@ -19,7 +19,7 @@ from gatewatch.tui.app import GatewatchApp
 from gatewatch.tui.screens.detail import DetailScreen
 from gatewatch.tui.widgets.banner import Banner
 from remote_board_samples import changed, cleared, problem, remote_row
-from test_tui_samples import FakeEngine, cases, clock, messages, watchlist_for
+from test_tui_samples import FakeEngine, cases, messages, quiet_app, watchlist_for
 
 
 class FakeFeed:
@@ -52,17 +52,8 @@ def make_app(tmp_path: Path) -> tuple[GatewatchApp, FakeEngine, list[FakeFeed]]:
         feeds.append(FakeFeed(on_event))
         return feeds[-1]
 
-    app = GatewatchApp(
-        watchlist_for(endpoints, tmp_path / "watchlist.toml"),
-        engine,
-        config_dir=tmp_path / "config",
-        clock=clock,
-        start_engine=False,
-        uptime_interval=3600,
-        tick_interval=3600,
-        user="alice",
-        remote=remote,
-    )
+    watchlist = watchlist_for(endpoints, tmp_path / "watchlist.toml")
+    app = quiet_app(watchlist, engine, tmp_path, tick_interval=3600, user="alice", remote=remote)
     return app, engine, feeds
 
 

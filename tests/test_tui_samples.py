@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewatch import watchlist as wl
 from gatewatch.model import Endpoint, Hop, ProbeResult, Response, Verdict
@@ -31,6 +31,9 @@ from gatewatch.monitor import (
 
 NOW = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
 HOSTILE = "[bold red]x[/] \x1b]0;pwned\x07"
+
+if TYPE_CHECKING:
+    from gatewatch.tui.app import GatewatchApp
 
 
 def clock() -> datetime:
@@ -380,6 +383,22 @@ def watchlist_for(endpoints: Iterable[Endpoint], path: Path) -> wl.Watchlist:
     for endpoint in endpoints:
         watchlist = watchlist.with_endpoint(endpoint)
     return wl.save(watchlist)
+
+
+def quiet_app(
+    watchlist: wl.Watchlist, engine: FakeEngine, tmp_path: Path, **options: Any
+) -> GatewatchApp:
+    """The board every TUI test builds: a FakeEngine that is not started, the fixed
+    clock, its own config folder, and no hourly uptime redraw; ``options`` add or override."""
+    from gatewatch.tui.app import GatewatchApp
+
+    settings: dict[str, Any] = {
+        "config_dir": tmp_path / "config",
+        "clock": clock,
+        "start_engine": False,
+        "uptime_interval": 3600,
+    }
+    return GatewatchApp(watchlist, engine, **(settings | options))
 
 
 def messages(items: Iterable[Case], probes: int = 12) -> list[Message]:

@@ -24,12 +24,12 @@ from test_tui_samples import (
     NOW,
     FakeEngine,
     cases,
-    clock,
     event,
     gateway_502,
     healthy,
     local_problem,
     messages,
+    quiet_app,
     watchlist_for,
 )
 
@@ -72,16 +72,7 @@ def app_for(
     if theme is not None:
         config.mkdir()
         (config / "tui.toml").write_text(f'theme = "{theme}"\n')
-    app = GatewatchApp(
-        watchlist,
-        FakeEngine(endpoints),
-        config_dir=config,
-        clock=clock,
-        start_engine=False,
-        uptime_interval=3600,
-        tick_interval=3600,
-    )
-    return app
+    return quiet_app(watchlist, FakeEngine(endpoints), tmp_path, tick_interval=3600)
 
 
 def fed(*extra: Message) -> Callable[[Pilot[Any]], Awaitable[None]]:
